@@ -1,0 +1,64 @@
+#include "server/blocking.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "server/client.h"
+
+namespace rd {
+
+std::string BlockingRegistry::slot(int db, std::string_view key) {
+  std::string s(sizeof(db), '\0');
+  std::memcpy(s.data(), &db, sizeof(db));
+  s.append(key);
+  return s;
+}
+
+void BlockingRegistry::add(BlockedState* state) {
+  blocked_.push_back(state);
+  for (const std::string& key : state->keys) {
+    auto& queue = by_key_[slot(state->db, key)];
+    if (std::find(queue.begin(), queue.end(), state) == queue.end()) queue.push_back(state);
+  }
+}
+
+void BlockingRegistry::remove(BlockedState* state) {
+  blocked_.erase(std::remove(blocked_.begin(), blocked_.end(), state), blocked_.end());
+  for (const std::string& key : state->keys) {
+    auto it = by_key_.find(slot(state->db, key));
+    if (it == by_key_.end()) continue;
+    auto& queue = it->second;
+    queue.erase(std::remove(queue.begin(), queue.end(), state), queue.end());
+    if (queue.empty()) by_key_.erase(it);
+  }
+}
+
+void BlockingRegistry::signal_ready(int db, std::string_view key) {
+  if (by_key_.empty()) return;
+  if (by_key_.find(slot(db, key)) == by_key_.end()) return;
+  for (const auto& [ready_db, ready_key] : ready_) {
+    if (ready_db == db && ready_key == key) return;
+  }
+  ready_.emplace_back(db, std::string(key));
+}
+
+std::vector<std::pair<int, std::string>> BlockingRegistry::take_ready() {
+  std::vector<std::pair<int, std::string>> out;
+  out.swap(ready_);
+  return out;
+}
+
+std::vector<BlockedState*> BlockingRegistry::waiters(int db, std::string_view key) const {
+  auto it = by_key_.find(slot(db, key));
+  if (it == by_key_.end()) return {};
+  return {it->second.begin(), it->second.end()};
+}
+
+BlockedState* BlockingRegistry::find_client(uint64_t client_id) const {
+  for (BlockedState* state : blocked_) {
+    if (state->client->id == client_id) return state;
+  }
+  return nullptr;
+}
+
+}  // namespace rd

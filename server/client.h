@@ -1,0 +1,142 @@
+// One connected client and the state its connection thread keeps.
+//
+// Ownership and locking:
+//  - Fields under "connection thread only" are touched only by the client's own thread (or,
+//    while the client is blocked, by a thread holding the keyspace lock exclusively: see
+//    BlockedState).
+//  - Fields other threads read (CLIENT LIST, INFO) are atomics or guarded by info_mutex_.
+//  - The async outbox (pub/sub messages, MONITOR lines) is guarded by async_mutex_; any thread
+//    may append to it and wake the connection thread through its eventfd.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <cstdint>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/request_parser.h"
+#include "server/blocking.h"
+#include "server/fd.h"
+
+namespace rd {
+
+struct CommandSpec;
+
+enum ClientFlag : uint32_t {
+  kClientMaster = 1u << 0,    // the link to our master (replica side)
+  kClientReplica = 1u << 1,   // a replica attached to us
+  kClientMonitor = 1u << 2,
+  kClientPubSub = 1u << 3,    // has subscriptions (RESP2 subscribed context)
+  kClientMulti = 1u << 4,     // inside MULTI
+  kClientBlocked = 1u << 5,
+  kClientCloseAfterReply = 1u << 6,
+  kClientReadonlyReplica = 1u << 7,
+  kClientNoEvict = 1u << 8,
+};
+
+// CLIENT REPLY: whether replies are sent.
+enum class ReplyMode { kOn, kOff, kSkip };
+
+// A command queued inside MULTI: the arguments are owned copies.
+struct QueuedCommand {
+  const CommandSpec* spec;
+  std::vector<std::string> args;
+};
+
+struct WatchedKey {
+  int db;
+  std::string key;
+  bool expired_when_watched;  // Redis ignores the later expiry of an already-expired key
+};
+
+class Client {
+ public:
+  Client(uint64_t id, UniqueFd socket, std::string peer_address, std::string local_address);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  const uint64_t id;
+  const std::string peer_address;   // "127.0.0.1:52311"
+  const std::string local_address;  // "127.0.0.1:6379"
+  const int64_t created_ms;
+  int fd() const { return socket_.get(); }
+
+  // ---- connection thread only ----
+  std::string output;         // replies of the current batch
+  RequestParser parser;
+  bool authenticated = false;
+  ReplyMode reply_mode = ReplyMode::kOn;
+  std::vector<QueuedCommand> multi_queue;
+  bool multi_dirty = false;         // a queued command failed to queue: EXEC aborts
+  std::vector<WatchedKey> watched;  // keys WATCHed (the registry holds the reverse map)
+  std::set<std::string, std::less<>> channels;  // SUBSCRIBE
+  std::set<std::string, std::less<>> patterns;  // PSUBSCRIBE
+  int64_t wait_target_offset = 0;  // replication offset after this client's last write (WAIT)
+  // Set while a blocking command waits (guarded by the keyspace lock while registered).
+  std::unique_ptr<BlockedState> blocked_state;
+
+  // ---- read by other threads ----
+  std::atomic<int> db{0};
+  std::atomic<int> protocol{2};
+  std::atomic<uint32_t> flags{0};
+  std::atomic<int64_t> last_interaction_ms{0};
+  std::atomic<const CommandSpec*> last_command{nullptr};
+  std::atomic<size_t> multi_count{0};
+  std::atomic<size_t> subscription_count{0};
+  std::atomic<size_t> pattern_count{0};
+  std::atomic<size_t> query_buffer_size{0};
+  std::atomic<size_t> output_buffer_size{0};
+  std::atomic<bool> dirty_cas{false};  // a WATCHed key was touched (set under the keyspace lock)
+
+  bool has_flag(ClientFlag flag) const { return (flags.load(std::memory_order_relaxed) & flag) != 0; }
+  void set_flag(ClientFlag flag) { flags.fetch_or(flag, std::memory_order_relaxed); }
+  void clear_flag(ClientFlag flag) { flags.fetch_and(~flag, std::memory_order_relaxed); }
+
+  std::string name() const;
+  void set_name(std::string name);
+  std::string lib_name() const;
+  std::string lib_version() const;
+  void set_lib(std::string name, std::string version);
+
+  // ---- cross-thread control ----
+  // Asks the connection thread to close: shuts the socket down so blocking calls return.
+  void kill();
+  bool killed() const { return killed_.load(std::memory_order_acquire); }
+
+  // Async delivery (pub/sub, MONITOR). Returns false when the outbox passed its hard limit and
+  // the client was killed instead.
+  bool deliver(std::string_view bytes, size_t hard_limit);
+  // Moves whatever the outbox holds into `out` (connection thread).
+  void take_outbox(std::string* out);
+  size_t outbox_size() const;
+  // Wakes the connection thread if it waits in poll() (blocked command, async mode).
+  void wake();
+  // The eventfd the connection thread polls; created on first use by the connection thread.
+  int wake_fd();
+  // Clears pending wake-ups (connection thread).
+  void drain_wake();
+
+ private:
+  UniqueFd socket_;
+  std::atomic<bool> killed_{false};
+
+  mutable std::mutex info_mutex_;
+  std::string name_;         // Protected by info_mutex_
+  std::string lib_name_;     // Protected by info_mutex_
+  std::string lib_version_;  // Protected by info_mutex_
+
+  mutable std::mutex async_mutex_;
+  std::string outbox_;  // Protected by async_mutex_
+  UniqueFd wake_fd_;    // Protected by async_mutex_ (created once, then only read)
+};
+
+int64_t unix_time_ms();
+int64_t unix_time_us();
+int64_t monotonic_us();
+
+}  // namespace rd

@@ -1,0 +1,153 @@
+// What a command handler sees: its arguments, its client, the reply writer, and the keyspace
+// operations that carry Redis's generic semantics (expiry on access, WATCH invalidation,
+// dirty counting, propagation to replicas/AOF, waking blocked clients).
+//
+// The dispatcher holds the keyspace lock the command's flags ask for (shared for readonly,
+// exclusive for write) for the whole handler; handlers never lock the keyspace themselves.
+//
+// Writing a handler:
+//   void cmd_get(CommandContext& ctx) {
+//     KeyEntry* e = ctx.lookup_read(ctx.arg(1));
+//     if (e == nullptr) return ctx.reply.null();
+//     if (!ctx.check_type(e, ValueType::kString)) return;  // replied WRONGTYPE
+//     ctx.reply.bulk(e->value.str());
+//   }
+// A write handler calls ctx.key_modified(key) for every key it changes (WATCH + dirty), and
+// ctx.signal_ready(key) when it adds elements a blocked client might pop. A command that made
+// changes is propagated verbatim unless it calls propagate_as()/no_propagate().
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/reply.h"
+#include "server/blocking.h"
+#include "storage/db.h"
+
+namespace rd {
+
+class Server;
+class Client;
+struct CommandSpec;
+
+inline constexpr std::string_view kWrongTypeError =
+    "WRONGTYPE Operation against a key holding the wrong kind of value";
+inline constexpr std::string_view kSyntaxError = "ERR syntax error";
+inline constexpr std::string_view kNotIntegerError = "ERR value is not an integer or out of range";
+inline constexpr std::string_view kNotFloatError = "ERR value is not a valid float";
+inline constexpr std::string_view kNoSuchKeyError = "ERR no such key";
+inline constexpr std::string_view kOutOfRangeError = "ERR index out of range";
+
+// One command to hand to the write stream.
+struct Propagation {
+  int db;
+  std::vector<std::string> args;
+};
+
+class CommandContext {
+ public:
+  CommandContext(Server& server, Client& client, const CommandSpec& spec,
+                 const std::vector<std::string_view>& argv, Reply& reply, int db_index);
+
+  Server& server;
+  Client& client;
+  const CommandSpec& spec;
+  const std::vector<std::string_view>& argv;
+  Reply& reply;
+  int64_t now_ms;  // the command's clock: one value for the whole command
+  bool error_not_counted = false;  // DEBUG ERROR: an error reply that INFO errorstats ignores
+
+  size_t argc() const { return argv.size(); }
+  std::string_view arg(size_t i) const { return argv[i]; }
+
+  int db_index() const { return db_index_; }
+  Db& db();
+  Db& db(int index);
+  // SELECT / MOVE targets: false (and no change) when out of range.
+  bool select_db(int index);
+
+  // ---- keyspace access ----
+  // Read path: a logically expired key is reported absent (it is deleted later by a write or
+  // the active expiry cycle). Counts keyspace hits/misses and refreshes the access clock.
+  KeyEntry* lookup_read(std::string_view key);
+  // Like lookup_read but without statistics or access-clock updates (EXISTS, TYPE, TTL...).
+  KeyEntry* peek(std::string_view key);
+  // Write path: on a master an expired key is deleted (and DEL propagated) before returning.
+  // REQUIRES: exclusive lock.
+  KeyEntry* lookup_write(std::string_view key);
+  KeyEntry* lookup_write(int db, std::string_view key);
+  // Replies WRONGTYPE and returns false when `entry` is not of `type`.
+  bool check_type(const KeyEntry* entry, ValueType type);
+
+  // ---- effects of writes ----
+  // Every key a write changes (including deletions): WATCH invalidation and dirty++.
+  void key_modified(std::string_view key) { key_modified(db_index_, key); }
+  void key_modified(int db, std::string_view key);
+  // Blocked clients waiting on `key` may now be served (list push, zset add, ...).
+  void signal_ready(std::string_view key) { signal_ready(db_index_, key); }
+  void signal_ready(int db, std::string_view key);
+  // Extra changes to count without a key (FLUSHALL counts every key).
+  void add_dirty(int64_t changes) { dirty_ += changes; }
+  int64_t dirty() const { return dirty_; }
+
+  // ---- propagation ----
+  // Replaces the verbatim propagation of this command by `args` (may be called repeatedly to
+  // propagate several commands, in order). Only used when the command made changes.
+  void propagate_as(std::vector<std::string> args);
+  void propagate_as(std::initializer_list<std::string_view> args);
+  // Propagates an extra command right now, in order with other propagations (e.g. the DEL
+  // of an expired key). Independent of dirty().
+  void also_propagate(int db, std::vector<std::string> args);
+  // This command changed things that must not be propagated.
+  void no_propagate() { propagation_suppressed_ = true; }
+
+  // ---- blocking ----
+  // False inside MULTI/EXEC: blocking commands must answer at once.
+  bool may_block() const { return may_block_; }
+  // Parks the client until one of `keys` is signalled ready, then the command runs again.
+  // deadline_ms: absolute unix ms, 0 = forever. Only valid when may_block().
+  void block(std::vector<std::string> keys, int64_t deadline_ms, TimeoutReply timeout_reply);
+  bool blocked() const { return blocked_; }
+
+  // ---- used by the dispatcher ----
+  void set_may_block(bool may) { may_block_ = may; }
+  void set_retrying_blocked(bool retrying) { retrying_blocked_ = retrying; }
+  bool retrying_blocked() const { return retrying_blocked_; }
+  bool propagation_suppressed() const { return propagation_suppressed_; }
+  bool has_rewrite() const { return has_rewrite_; }
+  std::vector<Propagation>& propagations() { return propagations_; }
+  const std::vector<Propagation>& rewrites() const { return rewrites_; }
+  std::vector<std::string>& block_keys() { return block_keys_; }
+  int64_t block_deadline() const { return block_deadline_; }
+  TimeoutReply block_timeout_reply() const { return block_timeout_reply_; }
+
+ private:
+  int db_index_;
+  int64_t dirty_ = 0;
+  bool propagation_suppressed_ = false;
+  bool has_rewrite_ = false;
+  bool may_block_ = true;
+  bool retrying_blocked_ = false;
+  bool blocked_ = false;
+  // Extra propagations (also_propagate) and rewrites (propagate_as), in call order.
+  // The rewrites are marked by has_rewrite_ and appended after the extras at the end.
+  std::vector<Propagation> propagations_;
+  std::vector<Propagation> rewrites_;
+  std::vector<std::string> block_keys_;
+  int64_t block_deadline_ = 0;
+  TimeoutReply block_timeout_reply_ = TimeoutReply::kNullArray;
+
+  friend class Server;
+};
+
+// Small parsing helpers shared by command families. Each replies the Redis error on failure.
+bool parse_int_arg(CommandContext& ctx, std::string_view text, int64_t* out,
+                   std::string_view error = kNotIntegerError);
+bool parse_double_arg(CommandContext& ctx, std::string_view text, double* out,
+                      std::string_view error = kNotFloatError);
+bool equals_ignore_case(std::string_view a, std::string_view b);
+
+}  // namespace rd

@@ -1,0 +1,132 @@
+// DEBUG: the subcommands test suites rely on (SLEEP, ERROR, OBJECT, RELOAD, SET-ACTIVE-EXPIRE,
+// DIGEST, DIGEST-VALUE, POPULATE, ...). Runs under the exclusive keyspace lock, so DEBUG SLEEP
+// stalls every client exactly as it stalls Redis's single thread.
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "server/command_context.h"
+#include "server/commands/families.h"
+#include "server/server.h"
+#include "storage/digest.h"
+#include "storage/numbers.h"
+
+namespace rd {
+namespace {
+
+bool debug_allowed(CommandContext& ctx) {
+  std::string mode = ctx.server.config.get("enable-debug-command");
+  bool local = ctx.client.peer_address.rfind("127.", 0) == 0 || ctx.client.peer_address.rfind("::1", 0) == 0;
+  if (mode == "yes" || (mode == "local" && local)) return true;
+  ctx.reply.error(
+      "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it "
+      "from a local connection, otherwise you need to set this option in the configuration file, and then "
+      "restart the server.");
+  return false;
+}
+
+void syntax_error(CommandContext& ctx) {
+  ctx.reply.error("ERR unknown subcommand or wrong number of arguments for '" + std::string(ctx.arg(1)) +
+                  "'. Try DEBUG HELP.");
+}
+
+void debug_object(CommandContext& ctx) {
+  KeyEntry* entry = ctx.peek(ctx.arg(2));
+  if (entry == nullptr) return ctx.reply.error(kNoSuchKeyError);
+  uint32_t now = access_clock_now();
+  uint32_t then = entry->access_clock.load(std::memory_order_relaxed);
+  char text[512];
+  std::snprintf(text, sizeof(text),
+                "Value at:%p refcount:%lld encoding:%s serializedlength:%zu lru:%u lru_seconds_idle:%u",
+                static_cast<const void*>(&entry->value),
+                static_cast<long long>(object_refcount(entry->value, entry->string_is_raw)),
+                std::string(encoding_name(entry->value, entry->string_is_raw)).c_str(),
+                serialized_length_estimate(entry->value), then, now >= then ? now - then : 0);
+  std::string line = text;
+  if (entry->value.is(ValueType::kList)) {
+    line += " ql_nodes:1 ql_avg_node:" + std::to_string(value_length(entry->value)) +
+            ".00 ql_listpack_max:-2 ql_compressed:0 ql_uncompressed_size:0";
+  }
+  ctx.reply.simple(line);
+}
+
+void debug_populate(CommandContext& ctx) {
+  int64_t count = 0;
+  if (!string_to_int64(ctx.arg(2), &count) || count < 0) {
+    return ctx.reply.error("ERR value is out of range, must be positive");
+  }
+  std::string prefix = ctx.argc() > 3 ? std::string(ctx.arg(3)) : "key";
+  int64_t size = 0;
+  if (ctx.argc() > 4 && (!string_to_int64(ctx.arg(4), &size) || size < 0)) {
+    return ctx.reply.error("ERR value is out of range, must be positive");
+  }
+  ctx.db().reserve(ctx.db().size() + static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; i++) {
+    std::string key = prefix + ":" + std::to_string(i);
+    if (ctx.lookup_write(key) != nullptr) continue;
+    std::string value = "value:" + std::to_string(i);
+    if (size > 0) value.resize(static_cast<size_t>(size), '\0');
+    ctx.db().add(key, Value(std::move(value)));
+  }
+  ctx.no_propagate();
+  ctx.reply.ok();
+}
+
+void cmd_debug(CommandContext& ctx) {
+  if (!debug_allowed(ctx)) return;
+  std::string_view sub = ctx.arg(1);
+  const size_t argc = ctx.argc();
+  if (equals_ignore_case(sub, "help")) return ctx.reply.raw(help_reply("debug"));
+  if (equals_ignore_case(sub, "sleep") && argc == 3) {
+    double seconds = std::strtod(std::string(ctx.arg(2)).c_str(), nullptr);
+    std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6)));
+    return ctx.reply.ok();
+  }
+  if (equals_ignore_case(sub, "error") && argc == 3) {
+    ctx.error_not_counted = true;
+    ctx.reply.raw("-");
+    ctx.reply.raw(ctx.arg(2));
+    return ctx.reply.raw("\r\n");
+  }
+  if (equals_ignore_case(sub, "object") && argc == 3) return debug_object(ctx);
+  if (equals_ignore_case(sub, "set-active-expire") && argc == 3) {
+    ctx.server.active_expire_enabled = ctx.arg(2) != "0";
+    return ctx.reply.ok();
+  }
+  if (equals_ignore_case(sub, "digest") && argc == 2) {
+    return ctx.reply.bulk(keyspace_digest_hex(ctx.server.keyspace, ctx.now_ms));
+  }
+  if (equals_ignore_case(sub, "digest-value") && argc >= 2) {
+    ctx.reply.array(argc - 2);
+    for (size_t i = 2; i < argc; i++) {
+      KeyEntry* entry = ctx.peek(ctx.arg(i));
+      ctx.reply.bulk(entry == nullptr ? std::string(40, '0') : value_digest_hex(entry->value));
+    }
+    return;
+  }
+  if (equals_ignore_case(sub, "populate") && argc >= 3 && argc <= 5) return debug_populate(ctx);
+  if (equals_ignore_case(sub, "reload")) {
+    std::string error = ctx.server.debug_reload(ctx);
+    if (!error.empty()) return ctx.reply.error(error);
+    return ctx.reply.ok();
+  }
+  if (equals_ignore_case(sub, "log") && argc == 3) {
+    ctx.server.log('#', "DEBUG LOG: " + std::string(ctx.arg(2)));
+    return ctx.reply.ok();
+  }
+  if ((equals_ignore_case(sub, "jmap") || equals_ignore_case(sub, "change-repl-id") ||
+       equals_ignore_case(sub, "quicklist-packed-threshold") || equals_ignore_case(sub, "set-skip-checksum-validation") ||
+       equals_ignore_case(sub, "pause-cron") || equals_ignore_case(sub, "replybuffer") ||
+       equals_ignore_case(sub, "set-disable-deny-scripts") || equals_ignore_case(sub, "dict-resizing")) &&
+      argc <= 4) {
+    return ctx.reply.ok();
+  }
+  if (equals_ignore_case(sub, "stringmatch-len") && argc == 3) return ctx.reply.ok();
+  syntax_error(ctx);
+}
+
+}  // namespace
+
+void register_debug_commands(CommandTable& table) { table.add("debug", cmd_debug, LockMode::kExclusive); }
+
+}  // namespace rd

@@ -1,0 +1,18 @@
+// The full command table: every family registers its commands here.
+#include "server/commands/families.h"
+
+namespace rd {
+
+void register_all_commands(CommandTable& table) {
+  register_string_commands(table);
+  register_key_commands(table);
+  register_server_commands(table);
+  register_client_commands(table);
+  register_config_commands(table);
+  register_command_commands(table);
+  register_debug_commands(table);
+  register_transaction_commands(table);
+  register_pubsub_commands(table);
+}
+
+}  // namespace rd

@@ -1,0 +1,408 @@
+// The dispatcher: from a parsed command to its reply. Generic work lives here, once:
+// lookup, arity, authentication, the subscribed-context rule, read-only replicas, MULTI
+// queueing, locking, statistics, propagation and serving blocked clients.
+#include <algorithm>
+#include <chrono>
+#include <thread>
+#include <cctype>
+#include <mutex>
+#include <shared_mutex>
+
+#include "server/command_context.h"
+#include "server/server.h"
+#include "storage/numbers.h"
+
+namespace rd {
+namespace {
+
+std::string truncated(std::string_view text, size_t limit) {
+  return std::string(text.substr(0, std::min(text.size(), limit)));
+}
+
+std::string uppercase(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool allowed_in_subscribed_context(const CommandSpec& spec) {
+  const std::string& n = spec.name;
+  return n == "ping" || n == "subscribe" || n == "ssubscribe" || n == "unsubscribe" ||
+         n == "sunsubscribe" || n == "psubscribe" || n == "punsubscribe" || n == "quit" ||
+         n == "reset";
+}
+
+bool runs_immediately_in_multi(const CommandSpec& spec) {
+  const std::string& n = spec.name;
+  return n == "exec" || n == "discard" || n == "multi" || n == "watch" || n == "quit" ||
+         n == "reset";
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------
+// CommandContext
+
+CommandContext::CommandContext(Server& srv, Client& c, const CommandSpec& command,
+                               const std::vector<std::string_view>& args, Reply& out, int db_index)
+    : server(srv), client(c), spec(command), argv(args), reply(out), now_ms(unix_time_ms()),
+      db_index_(db_index) {}
+
+Db& CommandContext::db() { return server.keyspace.db(db_index_); }
+Db& CommandContext::db(int index) { return server.keyspace.db(index); }
+
+bool CommandContext::select_db(int index) {
+  if (index < 0 || index >= server.keyspace.db_count()) return false;
+  db_index_ = index;
+  return true;
+}
+
+KeyEntry* CommandContext::peek(std::string_view key) {
+  KeyEntry* entry = db().find(key);
+  if (entry == nullptr) return nullptr;
+  // The master link's commands see keys the master still considers alive.
+  if (entry->expired_at(now_ms) && !client.has_flag(kClientMaster)) return nullptr;
+  return entry;
+}
+
+KeyEntry* CommandContext::lookup_read(std::string_view key) {
+  KeyEntry* entry = peek(key);
+  if (entry == nullptr) {
+    server.stats.keyspace_misses.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  server.stats.keyspace_hits.fetch_add(1, std::memory_order_relaxed);
+  entry->access_clock.store(access_clock_now(), std::memory_order_relaxed);
+  return entry;
+}
+
+KeyEntry* CommandContext::lookup_write(std::string_view key) { return lookup_write(db_index_, key); }
+
+KeyEntry* CommandContext::lookup_write(int db_index, std::string_view key) {
+  KeyEntry* entry = server.keyspace.db(db_index).find(key);
+  if (entry == nullptr || !entry->expired_at(now_ms)) return entry;
+  if (client.has_flag(kClientMaster)) return entry;  // the master decides when keys expire
+  if (server.is_replica()) return nullptr;           // hidden, but deleted only by the master
+  server.expire_key(this, db_index, key);
+  return nullptr;
+}
+
+bool CommandContext::check_type(const KeyEntry* entry, ValueType type) {
+  if (entry->value.type() == type) return true;
+  reply.error(kWrongTypeError);
+  return false;
+}
+
+void CommandContext::key_modified(int db, std::string_view key) {
+  dirty_++;
+  server.watches.touch(db, key);
+}
+
+void CommandContext::signal_ready(int db, std::string_view key) { server.blocking.signal_ready(db, key); }
+
+void CommandContext::propagate_as(std::vector<std::string> args) {
+  has_rewrite_ = true;
+  rewrites_.push_back({db_index_, std::move(args)});
+}
+
+void CommandContext::propagate_as(std::initializer_list<std::string_view> args) {
+  std::vector<std::string> owned;
+  owned.reserve(args.size());
+  for (std::string_view a : args) owned.emplace_back(a);
+  propagate_as(std::move(owned));
+}
+
+void CommandContext::also_propagate(int db, std::vector<std::string> args) {
+  propagations_.push_back({db, std::move(args)});
+}
+
+void CommandContext::block(std::vector<std::string> keys, int64_t deadline_ms, TimeoutReply timeout_reply) {
+  blocked_ = true;
+  block_keys_ = std::move(keys);
+  block_deadline_ = deadline_ms;
+  block_timeout_reply_ = timeout_reply;
+}
+
+bool parse_int_arg(CommandContext& ctx, std::string_view text, int64_t* out, std::string_view error) {
+  if (string_to_int64(text, out)) return true;
+  ctx.reply.error(error);
+  return false;
+}
+
+bool parse_double_arg(CommandContext& ctx, std::string_view text, double* out, std::string_view error) {
+  if (string_to_double(text, out)) return true;
+  ctx.reply.error(error);
+  return false;
+}
+
+bool equals_ignore_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); i++) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------
+// Server: dispatch
+
+namespace {
+
+// Runs the command's handler and, for writes, its generic after-effects.
+// REQUIRES: the lock spec.lock asks for is held.
+void run_handler(Server& server, CommandContext& ctx);
+
+void flush_propagation(Server& server, CommandContext& ctx) {
+  if (ctx.dirty() > 0) server.keyspace.dirty += ctx.dirty();
+  if (!server.write_stream.active()) return;
+  for (const Propagation& p : ctx.propagations()) {
+    std::vector<std::string_view> views(p.args.begin(), p.args.end());
+    server.write_stream.append(p.db, views.data(), views.size());
+  }
+  if (ctx.dirty() == 0 || ctx.propagation_suppressed()) return;
+  if (!ctx.has_rewrite()) {
+    server.write_stream.append(ctx.db_index(), ctx.argv.data(), ctx.argv.size());
+    return;
+  }
+  for (const Propagation& p : ctx.rewrites()) {
+    std::vector<std::string_view> views(p.args.begin(), p.args.end());
+    server.write_stream.append(p.db, views.data(), views.size());
+  }
+}
+
+}  // namespace
+
+void Server::expire_key(CommandContext* ctx, int db_index, std::string_view key) {
+  std::vector<std::string> del = {"DEL", std::string(key)};
+  keyspace.db(db_index).erase(key);
+  stats.expired_keys.fetch_add(1, std::memory_order_relaxed);
+  watches.touch(db_index, key);
+  if (ctx != nullptr) {
+    ctx->also_propagate(db_index, std::move(del));
+  } else if (write_stream.active()) {
+    std::string_view views[2] = {"DEL", key};
+    write_stream.append(db_index, views, 2);
+  }
+}
+
+void Server::wait_while_paused(Client& client, const CommandSpec& spec) {
+  if (client.has_flag(kClientReplica) || client.has_flag(kClientMaster)) return;
+  while (true) {
+    int64_t until = pause_until_ms_.load(std::memory_order_acquire);
+    if (until == 0 || unix_time_ms() >= until || client.killed() || shutting_down()) return;
+    if (!pause_all_.load(std::memory_order_relaxed) && !spec.is_write() && !spec.has(kCmdMayReplicate)) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+ExecStatus Server::execute(Client& client, const std::vector<std::string_view>& argv) {
+  // CLIENT REPLY OFF/SKIP: run the command, then drop what it replied.
+  const size_t output_before = client.output.size();
+  const bool skip_this = client.reply_mode == ReplyMode::kSkip;
+  if (skip_this) client.reply_mode = ReplyMode::kOn;
+  ExecStatus status = dispatch(client, argv);
+  if (skip_this || client.reply_mode == ReplyMode::kOff) client.output.resize(output_before);
+  return status;
+}
+
+ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>& argv) {
+  Reply reply(&client.output, client.protocol.load(std::memory_order_relaxed));
+  const bool in_multi = client.has_flag(kClientMulti);
+  auto reject = [&](std::string_view message) {
+    if (in_multi) client.multi_dirty = true;
+    stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
+    count_error(message);
+    reply.error(message);
+    return ExecStatus::kDone;
+  };
+
+  const CommandSpec* spec = commands.find(argv[0]);
+  if (spec == nullptr) {
+    std::string args;
+    for (size_t i = 1; i < argv.size() && args.size() < 128; i++) {
+      args += "'" + truncated(argv[i], 128 - args.size()) + "' ";
+    }
+    return reject("ERR unknown command '" + truncated(argv[0], 128) + "', with args beginning with: " + args);
+  }
+  if (!spec->subcommands.empty() && (argv.size() >= 2 || spec->handler == nullptr)) {
+    if (argv.size() < 2) {
+      return reject("ERR wrong number of arguments for '" + spec->name + "' command");
+    }
+    char lower[64];
+    std::string_view sub = argv[1];
+    const CommandSpec* found = nullptr;
+    if (sub.size() < sizeof(lower)) {
+      for (size_t i = 0; i < sub.size(); i++) lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(sub[i])));
+      auto it = spec->subcommands.find(std::string_view(lower, sub.size()));
+      if (it != spec->subcommands.end()) found = it->second.get();
+    }
+    if (found == nullptr) {
+      return reject("ERR unknown subcommand '" + truncated(sub, 128) + "'. Try " + uppercase(spec->name) + " HELP.");
+    }
+    spec = found;
+  }
+  const int argc = static_cast<int>(argv.size());
+  if ((spec->arity > 0 && argc != spec->arity) || argc < -spec->arity) {
+    spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
+    return reject("ERR wrong number of arguments for '" + spec->name + "' command");
+  }
+  if (auth_required.load(std::memory_order_relaxed) && !client.authenticated && !spec->has(kCmdNoAuth)) {
+    spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
+    return reject("NOAUTH Authentication required.");
+  }
+  if (client.has_flag(kClientPubSub) && client.protocol.load(std::memory_order_relaxed) == 2 &&
+      !allowed_in_subscribed_context(*spec)) {
+    spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
+    return reject("ERR Can't execute '" + spec->name +
+                  "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
+  }
+  if (is_replica() && spec->is_write() && !client.has_flag(kClientMaster) &&
+      config.get_bool("replica-read-only")) {
+    spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
+    return reject("READONLY You can't write against a read only replica.");
+  }
+  wait_while_paused(client, *spec);
+  if (in_multi && !runs_immediately_in_multi(*spec)) {
+    if (spec->has(kCmdNoMulti)) return reject("ERR Command not allowed inside a transaction");
+    QueuedCommand queued{spec, std::vector<std::string>(argv.begin(), argv.end())};
+    client.multi_queue.push_back(std::move(queued));
+    client.multi_count.store(client.multi_queue.size(), std::memory_order_relaxed);
+    reply.simple("QUEUED");
+    return ExecStatus::kDone;
+  }
+
+  CommandContext ctx(*this, client, *spec, argv, reply, client.db.load(std::memory_order_relaxed));
+  const int64_t started_us = monotonic_us();
+  const size_t output_before = client.output.size();
+  switch (spec->lock) {
+    case LockMode::kNone:
+      run_handler(*this, ctx);
+      break;
+    case LockMode::kShared: {
+      std::shared_lock<std::shared_mutex> lock(keyspace.mutex());
+      ctx.now_ms = unix_time_ms();
+      run_handler(*this, ctx);
+      break;
+    }
+    case LockMode::kExclusive: {
+      std::unique_lock<std::shared_mutex> lock(keyspace.mutex());
+      ctx.now_ms = unix_time_ms();
+      run_handler(*this, ctx);
+      if (ctx.blocked()) {
+        auto state = std::make_unique<BlockedState>();
+        state->client = &client;
+        state->spec = spec;
+        state->args.assign(argv.begin(), argv.end());
+        state->db = ctx.db_index();
+        state->protocol = reply.protocol();
+        state->keys = std::move(ctx.block_keys());
+        state->deadline_ms = ctx.block_deadline();
+        state->timeout_reply = ctx.block_timeout_reply();
+        blocking.add(state.get());
+        client.blocked_state = std::move(state);
+        client.set_flag(kClientBlocked);
+      }
+      break;
+    }
+  }
+  spec->stats.calls.fetch_add(1, std::memory_order_relaxed);
+  spec->stats.usec.fetch_add(static_cast<uint64_t>(monotonic_us() - started_us), std::memory_order_relaxed);
+  stats.total_commands_processed.fetch_add(1, std::memory_order_relaxed);
+  if (client.output.size() > output_before && client.output[output_before] == '-' &&
+      !ctx.error_not_counted) {
+    spec->stats.failed_calls.fetch_add(1, std::memory_order_relaxed);
+    stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
+    size_t line_end = client.output.find('\r', output_before);
+    count_error(std::string_view(client.output).substr(output_before + 1, line_end - output_before - 1));
+  }
+  client.last_command.store(spec, std::memory_order_relaxed);
+  if (ctx.blocked()) return ExecStatus::kBlocked;
+  return client.has_flag(kClientCloseAfterReply) ? ExecStatus::kClose : ExecStatus::kDone;
+}
+
+namespace {
+
+void run_handler(Server& server, CommandContext& ctx) {
+  ctx.spec.handler(ctx);
+  if (ctx.spec.lock != LockMode::kExclusive) return;
+  flush_propagation(server, ctx);
+  if (server.blocking.has_ready()) server.serve_blocked_clients(ctx);
+}
+
+}  // namespace
+
+void Server::execute_in_transaction(CommandContext& exec, const CommandSpec& spec,
+                                    const std::vector<std::string_view>& argv) {
+  CommandContext ctx(*this, exec.client, spec, argv, exec.reply, exec.client.db.load(std::memory_order_relaxed));
+  ctx.now_ms = exec.now_ms;
+  ctx.set_may_block(false);
+  const size_t output_before = exec.reply.buffer().size();
+  spec.handler(ctx);
+  spec.stats.calls.fetch_add(1, std::memory_order_relaxed);
+  stats.total_commands_processed.fetch_add(1, std::memory_order_relaxed);
+  std::string& out = exec.reply.buffer();
+  if (out.size() > output_before && out[output_before] == '-') {
+    spec.stats.failed_calls.fetch_add(1, std::memory_order_relaxed);
+    stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
+    size_t line_end = out.find('\r', output_before);
+    count_error(std::string_view(out).substr(output_before + 1, line_end - output_before - 1));
+  }
+  // The transaction's writes reach replicas as one MULTI/EXEC block (see cmd_exec).
+  if (ctx.dirty() > 0) keyspace.dirty += ctx.dirty();
+  for (Propagation& p : ctx.propagations()) exec.also_propagate(p.db, std::move(p.args));
+  if (ctx.dirty() > 0 && !ctx.propagation_suppressed()) {
+    if (ctx.has_rewrite()) {
+      for (Propagation& p : ctx.rewrites_) exec.also_propagate(p.db, std::move(p.args));
+    } else {
+      exec.also_propagate(ctx.db_index(), std::vector<std::string>(argv.begin(), argv.end()));
+    }
+  }
+}
+
+void Server::serve_blocked_clients(CommandContext& writer) {
+  while (blocking.has_ready()) {
+    for (const auto& [db, key] : blocking.take_ready()) {
+      for (BlockedState* state : blocking.waiters(db, key)) {
+        if (state->done) continue;
+        std::vector<std::string_view> argv(state->args.begin(), state->args.end());
+        Reply reply(&state->reply, state->protocol);
+        CommandContext ctx(*this, *state->client, *state->spec, argv, reply, state->db);
+        ctx.now_ms = writer.now_ms;
+        ctx.set_retrying_blocked(true);
+        state->spec->handler(ctx);
+        if (ctx.blocked()) {  // still nothing for this client (e.g. another waiter took it)
+          state->reply.clear();
+          continue;
+        }
+        flush_propagation(*this, ctx);
+        blocking.remove(state);
+        state->done = true;
+        state->client->wake();
+      }
+    }
+  }
+}
+
+void Server::finish_blocked(Client& client, bool timed_out) {
+  std::unique_lock<std::shared_mutex> lock(keyspace.mutex());
+  BlockedState* state = client.blocked_state.get();
+  if (state == nullptr) return;
+  if (!state->done) {
+    if (!timed_out && !client.killed()) return;  // a spurious wake-up: keep waiting
+    blocking.remove(state);
+    Reply reply(&state->reply, state->protocol);
+    if (state->timeout_reply == TimeoutReply::kNullBulk) {
+      reply.null();
+    } else {
+      reply.null_array();
+    }
+    state->done = true;
+  }
+  client.output += state->reply;
+  client.blocked_state.reset();
+  client.clear_flag(kClientBlocked);
+}
+
+}  // namespace rd

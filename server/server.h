@@ -1,0 +1,185 @@
+// The server: owns the keyspace, the command table, the clients and every subsystem, and
+// runs the dispatcher (server/dispatch.cc) that takes a parsed command to its reply.
+//
+// Threads: one accept thread per listening socket, one thread per client connection
+// (server/connection.cc), one cron thread (active expiry, statistics, housekeeping) and one
+// signal thread. There is no other global state: everything hangs off this object.
+//
+// Lock order (never take an earlier lock while holding a later one):
+//   keyspace.mutex()  ->  clients_mutex_ | pubsub | write stream | config | Client locks
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "protocol/reply.h"
+#include "replication/write_stream.h"
+#include "server/blocking.h"
+#include "server/client.h"
+#include "server/command_table.h"
+#include "server/config.h"
+#include "server/pubsub.h"
+#include "server/watch.h"
+#include "storage/db.h"
+
+namespace rd {
+
+class CommandContext;
+
+// Counters for INFO stats. Relaxed atomics: exact totals, no ordering needs.
+struct ServerStats {
+  std::atomic<uint64_t> total_connections_received{0};
+  std::atomic<uint64_t> total_commands_processed{0};
+  std::atomic<uint64_t> rejected_connections{0};
+  std::atomic<uint64_t> expired_keys{0};
+  std::atomic<uint64_t> evicted_keys{0};
+  std::atomic<uint64_t> keyspace_hits{0};
+  std::atomic<uint64_t> keyspace_misses{0};
+  std::atomic<uint64_t> net_input_bytes{0};
+  std::atomic<uint64_t> net_output_bytes{0};
+  std::atomic<uint64_t> total_error_replies{0};
+  std::atomic<uint64_t> unexpected_error_replies{0};
+  std::atomic<uint64_t> pubsub_messages{0};
+  std::atomic<uint64_t> expire_cycle_cpu_ms{0};
+};
+
+// What the connection loop does after a command.
+enum class ExecStatus { kDone, kBlocked, kClose };
+
+class Server {
+ public:
+  explicit Server(Config& config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  Config& config;
+  Keyspace keyspace;
+  CommandTable commands;
+  ServerStats stats;
+  WatchRegistry watches;      // Guarded by keyspace.mutex()
+  BlockingRegistry blocking;  // Guarded by keyspace.mutex()
+  WriteStream write_stream;
+  PubSub pubsub;
+
+  const int64_t start_time_ms;
+  std::string config_file;  // absolute path of the config file given at startup, or ""
+
+  const std::string run_id;
+
+  // ---- configuration read on hot paths, refreshed by apply_config() ----
+  std::atomic<int64_t> maxclients{10000};
+  std::atomic<int64_t> idle_timeout_s{0};
+  std::atomic<int64_t> proto_max_bulk_len{512LL * 1024 * 1024};
+  std::atomic<int64_t> query_buffer_limit{1024LL * 1024 * 1024};
+  std::atomic<bool> auth_required{false};
+  std::atomic<bool> active_expire_enabled{true};
+  std::atomic<int64_t> pubsub_hard_limit{32LL * 1024 * 1024};
+  std::atomic<int> config_generation{0};  // bumps on every CONFIG SET (clients re-read limits)
+  // Re-reads `name` (or everything when empty) from config into the cached fields above.
+  void apply_config(std::string_view name = {});
+  // After CONFIG SET stored `name`: applies it; returns "" or why it cannot take effect.
+  std::string config_changed(std::string_view name);
+  // DEBUG RELOAD: save and load the dataset back. Returns "" or the error reply text.
+  std::string debug_reload(CommandContext& ctx);
+
+  // ---- dispatch (server/dispatch.cc) ----
+  // Runs one parsed command for `client`, appending its reply to client.output.
+  ExecStatus execute(Client& client, const std::vector<std::string_view>& argv);
+  // Runs one queued command inside EXEC; its propagation joins the EXEC's (MULTI...EXEC).
+  // REQUIRES: keyspace lock exclusive.
+  void execute_in_transaction(CommandContext& exec, const CommandSpec& spec,
+                              const std::vector<std::string_view>& argv);
+  // Called by a blocked client's thread when woken or timed out: finishes the command.
+  void finish_blocked(Client& client, bool timed_out);
+  // Serves clients blocked on keys signalled ready. REQUIRES: keyspace lock exclusive.
+  void serve_blocked_clients(CommandContext& writer);
+  // Deletes an expired key as the master does: stats, WATCH, propagation of DEL.
+  // REQUIRES: keyspace lock exclusive.
+  void expire_key(CommandContext* ctx, int db, std::string_view key);
+
+  // ---- clients (server/clients.cc) ----
+  std::shared_ptr<Client> add_client(UniqueFd socket, std::string peer, std::string local);
+  void remove_client(Client& client);
+  std::vector<std::shared_ptr<Client>> clients() const;
+  size_t client_count() const;
+  // Releases everything a departing client holds (WATCH, blocking, subscriptions).
+  void release_client_state(Client& client);
+
+  // ---- lifecycle (server/server.cc) ----
+  // Binds, starts the background threads and accepts until shutdown; returns the exit code.
+  int run();
+  // Asks the server to exit (SIGTERM, SHUTDOWN). Safe from any thread.
+  void request_shutdown(int exit_code = 0);
+  // Work before exiting on SHUTDOWN/SIGTERM (saving when configured). False: abort the
+  // shutdown (SHUTDOWN replies an error).
+  bool prepare_shutdown(bool force_save, bool force_nosave);
+  bool shutting_down() const { return shutting_down_.load(std::memory_order_acquire); }
+
+  // CLIENT PAUSE: until `until_ms`, hold commands of normal clients (all, or only writes).
+  void pause_clients(int64_t until_ms, bool all) {
+    pause_all_.store(all, std::memory_order_relaxed);
+    pause_until_ms_.store(until_ms, std::memory_order_release);
+  }
+
+  // ---- statistics ----
+  // Counts an error reply by its code (the first word): INFO errorstats.
+  void count_error(std::string_view message);
+  std::map<std::string, uint64_t> error_stats() const;
+  void reset_stats();
+  int64_t instantaneous_ops_per_sec() const { return ops_per_sec_.load(std::memory_order_relaxed); }
+  int64_t pubsub_channel_count() const { return pubsub.channel_count(); }
+  int64_t pubsub_pattern_count() const { return pubsub.pattern_count(); }
+
+  bool is_replica() const { return false; }  // until replication lands
+  uint64_t random64();
+  void log(char level, std::string_view message);
+  int64_t used_memory() const;
+
+ private:
+  ExecStatus dispatch(Client& client, const std::vector<std::string_view>& argv);
+  void wait_while_paused(Client& client, const CommandSpec& spec);
+  void cron_loop();
+  void active_expire_cycle();
+  void sample_ops_per_second();
+  void accept_loop(int listen_fd);
+  void spawn_connection(UniqueFd socket);
+  void reap_finished_threads();
+
+  mutable std::mutex clients_mutex_;
+  std::map<uint64_t, std::shared_ptr<Client>> clients_;  // Protected by clients_mutex_
+  std::atomic<uint64_t> next_client_id_{1};
+
+  std::mutex threads_mutex_;
+  std::map<uint64_t, std::thread> threads_;   // Protected by threads_mutex_
+  std::vector<uint64_t> finished_threads_;    // Protected by threads_mutex_
+
+  std::atomic<bool> shutting_down_{false};
+  std::atomic<int> exit_code_{0};
+  std::mutex shutdown_mutex_;
+  std::condition_variable shutdown_cv_;
+
+  std::mutex random_mutex_;
+  std::mt19937_64 random_;  // Protected by random_mutex_
+
+  std::mutex log_mutex_;
+  mutable std::mutex error_stats_mutex_;
+  std::map<std::string, uint64_t> error_stats_;  // Protected by error_stats_mutex_
+  std::atomic<int64_t> ops_per_sec_{0};
+  std::atomic<int64_t> pause_until_ms_{0};
+  std::atomic<bool> pause_all_{false};
+  uint64_t last_ops_sample_ = 0;     // cron thread only
+  int64_t last_ops_sample_us_ = 0;   // cron thread only
+  std::vector<UniqueFd> listeners_;
+};
+
+}  // namespace rd

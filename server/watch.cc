@@ -1,0 +1,67 @@
+#include "server/watch.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "server/client.h"
+#include "storage/db.h"
+
+namespace rd {
+
+std::string WatchRegistry::slot(int db, std::string_view key) {
+  std::string s(sizeof(db), '\0');
+  std::memcpy(s.data(), &db, sizeof(db));
+  s.append(key);
+  return s;
+}
+
+void WatchRegistry::watch(Client* client, int db, std::string_view key, bool expired_now) {
+  for (const WatchedKey& w : client->watched) {
+    if (w.db == db && w.key == key) return;
+  }
+  client->watched.push_back({db, std::string(key), expired_now});
+  watchers_[slot(db, key)].push_back(client);
+}
+
+void WatchRegistry::unwatch_all(Client* client) {
+  for (const WatchedKey& w : client->watched) {
+    auto it = watchers_.find(slot(w.db, w.key));
+    if (it == watchers_.end()) continue;
+    auto& list = it->second;
+    list.erase(std::remove(list.begin(), list.end(), client), list.end());
+    if (list.empty()) watchers_.erase(it);
+  }
+  client->watched.clear();
+  client->dirty_cas.store(false, std::memory_order_relaxed);
+}
+
+void WatchRegistry::touch(int db, std::string_view key) {
+  if (watchers_.empty()) return;
+  auto it = watchers_.find(slot(db, key));
+  if (it == watchers_.end()) return;
+  for (Client* c : it->second) c->dirty_cas.store(true, std::memory_order_relaxed);
+}
+
+void WatchRegistry::touch_existing_in_db(const Keyspace& keyspace, int db) {
+  for (auto& [encoded, clients] : watchers_) {
+    int key_db = 0;
+    std::memcpy(&key_db, encoded.data(), sizeof(key_db));
+    if (db >= 0 && key_db != db) continue;
+    std::string_view key = std::string_view(encoded).substr(sizeof(key_db));
+    if (keyspace.db(key_db).find(key) == nullptr) continue;
+    for (Client* c : clients) c->dirty_cas.store(true, std::memory_order_relaxed);
+  }
+}
+
+void WatchRegistry::touch_swapped(const Keyspace& keyspace, int db1, int db2) {
+  for (auto& [encoded, clients] : watchers_) {
+    int key_db = 0;
+    std::memcpy(&key_db, encoded.data(), sizeof(key_db));
+    if (key_db != db1 && key_db != db2) continue;
+    std::string_view key = std::string_view(encoded).substr(sizeof(key_db));
+    if (keyspace.db(db1).find(key) == nullptr && keyspace.db(db2).find(key) == nullptr) continue;
+    for (Client* c : clients) c->dirty_cas.store(true, std::memory_order_relaxed);
+  }
+}
+
+}  // namespace rd

@@ -1,0 +1,34 @@
+// WATCH bookkeeping: which clients watch which (db, key), so a write can mark them dirty.
+//
+// Guarded by the keyspace lock: WATCH/UNWATCH and every touch happen while it is held
+// exclusively, EXEC checks under it. A client unregisters before it is destroyed.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace rd {
+
+class Client;
+class Keyspace;
+
+class WatchRegistry {
+ public:
+  bool empty() const { return watchers_.empty(); }
+  void watch(Client* client, int db, std::string_view key, bool expired_now);
+  void unwatch_all(Client* client);
+  // Marks every client watching (db, key) dirty.
+  void touch(int db, std::string_view key);
+  // FLUSHDB/FLUSHALL (db < 0: all): marks watchers of keys that exist in `keyspace` dirty.
+  void touch_existing_in_db(const Keyspace& keyspace, int db);
+  // SWAPDB: watchers of keys present in either database before or after the swap.
+  void touch_swapped(const Keyspace& keyspace, int db1, int db2);
+
+ private:
+  static std::string slot(int db, std::string_view key);
+  std::unordered_map<std::string, std::vector<Client*>> watchers_;  // "db\0key" -> clients
+};
+
+}  // namespace rd

@@ -1,0 +1,22 @@
+// DEBUG DIGEST / DIGEST-VALUE: a fingerprint of the dataset, used by tests to compare a master
+// with its replicas or a dataset before and after a reload.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "storage/db.h"
+
+namespace rd {
+
+// 40 hex characters; all zeros for an empty keyspace. REQUIRES: keyspace lock held.
+std::string keyspace_digest_hex(const Keyspace& keyspace, int64_t now_ms);
+// The digest of one value (DEBUG DIGEST-VALUE).
+std::string value_digest_hex(const Value& value);
+// Roughly what the value takes in an RDB file (DEBUG OBJECT serializedlength).
+size_t serialized_length_estimate(const Value& value);
+// Number of elements (1 for strings).
+size_t value_length(const Value& value);
+
+}  // namespace rd
