@@ -214,6 +214,7 @@ class Connection {
   bool flush() {
     bool ok = !client_.killed();
     if (!client_.output.empty()) {
+      server_.persistence->sync_before_reply(client_);
       ok = write_all(client_.fd(), client_.output.data(), client_.output.size());
       server_.stats.net_output_bytes.fetch_add(client_.output.size(), std::memory_order_relaxed);
       if (client_.output.capacity() > kShrinkThreshold) {

@@ -263,6 +263,16 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
     spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
     return reject("READONLY You can't write against a read only replica.");
   }
+  if (spec->is_write() || spec->name == "ping") {
+    if (persistence->writes_denied() && !client.has_flag(kClientMaster) && !is_replica()) {
+      spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
+      return reject(
+          "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
+          "Commands that may modify the data set are disabled, because this instance is configured to report "
+          "errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check "
+          "the Redis logs for details about the RDB error.");
+    }
+  }
   wait_while_paused(client, *spec);
   if (in_multi && !runs_immediately_in_multi(*spec)) {
     if (spec->has(kCmdNoMulti)) return reject("ERR Command not allowed inside a transaction");

@@ -16,11 +16,6 @@
 
 namespace rd {
 
-// Sections owned by the persistence and replication subsystems (their own files).
-void append_persistence_info(Server& server, std::string* out);
-void append_replication_info(Server& server, std::string* out);
-void append_replication_stats(Server& server, std::string* out);
-
 namespace {
 
 std::string lowercase(std::string_view text) {
@@ -167,7 +162,7 @@ void stats_section(Server& server, std::string* out) {
   info_field(out, "instantaneous_input_repl_kbps", "0.00");
   info_field(out, "instantaneous_output_repl_kbps", "0.00");
   info_field(out, "rejected_connections", load(s.rejected_connections));
-  append_replication_stats(server, out);
+  server.replication->append_stats(out);
   info_field(out, "expired_keys", load(s.expired_keys));
   info_field(out, "expired_stale_perc", "0.00");
   info_field(out, "expired_time_cap_reached_count", 0);
@@ -310,9 +305,9 @@ std::string build_info(Server& server, const std::vector<std::string_view>& requ
   section("Server", "server", [&] { server_section(server, &out); });
   section("Clients", "clients", [&] { clients_section(server, &out); });
   section("Memory", "memory", [&] { memory_section(server, &out); });
-  section("Persistence", "persistence", [&] { append_persistence_info(server, &out); });
+  section("Persistence", "persistence", [&] { server.persistence->append_info(&out); });
   section("Stats", "stats", [&] { stats_section(server, &out); });
-  section("Replication", "replication", [&] { append_replication_info(server, &out); });
+  section("Replication", "replication", [&] { server.replication->append_info(&out); });
   section("CPU", "cpu", [&] { cpu_section(&out); });
   section("Modules", "modules", [] {});
   section("Commandstats", "commandstats", [&] { commandstats_section(server, &out); });

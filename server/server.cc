@@ -56,6 +56,8 @@ Server::Server(Config& cfg)
       random_(std::random_device{}()) {
   register_all_commands(commands);
   apply_config();
+  persistence = std::make_unique<Persistence>(*this);
+  replication = std::make_unique<Replication>(*this);
 }
 
 Server::~Server() {
@@ -86,12 +88,9 @@ void Server::apply_config(std::string_view name) {
 
 std::string Server::config_changed(std::string_view name) {
   apply_config(name);
-  return "";
-}
-
-std::string Server::debug_reload(CommandContext& ctx) {
-  (void)ctx;
-  return "";
+  std::string error = persistence->config_changed(name);
+  if (error.empty()) error = replication->config_changed(name);
+  return error;
 }
 
 uint64_t Server::random64() {
@@ -226,9 +225,7 @@ void Server::request_shutdown(int exit_code) {
 }
 
 bool Server::prepare_shutdown(bool force_save, bool force_nosave) {
-  (void)force_save;
-  (void)force_nosave;
-  return true;
+  return persistence->prepare_shutdown(force_save, force_nosave);
 }
 
 void Server::spawn_connection(UniqueFd socket) {
@@ -302,6 +299,8 @@ void Server::cron_loop() {
     reap_finished_threads();
     sample_ops_per_second();
     if (active_expire_enabled.load() && !is_replica()) active_expire_cycle();
+    persistence->cron();
+    replication->cron();
   }
 }
 
@@ -395,6 +394,12 @@ int Server::run() {
   }
 
   log('*', "Server initialized");
+  std::string load_error = persistence->load_at_startup();
+  if (!load_error.empty()) {
+    log('#', load_error);
+    return 1;
+  }
+  replication->start();
   std::vector<std::thread> acceptors;
   for (const UniqueFd& fd : listeners_) acceptors.emplace_back([this, &fd] { accept_loop(fd.get()); });
   std::thread cron([this] { cron_loop(); });
@@ -419,6 +424,7 @@ int Server::run() {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   cron.join();
+  replication->shutdown();
   log('#', "Redis is now ready to exit, bye bye...");
   return exit_code_.load();
 }

@@ -22,11 +22,13 @@
 #include <vector>
 
 #include "protocol/reply.h"
+#include "replication/replication.h"
 #include "replication/write_stream.h"
 #include "server/blocking.h"
 #include "server/client.h"
 #include "server/command_table.h"
 #include "server/config.h"
+#include "server/persistence.h"
 #include "server/pubsub.h"
 #include "server/watch.h"
 #include "storage/db.h"
@@ -68,8 +70,11 @@ class Server {
   ServerStats stats;
   WatchRegistry watches;      // Guarded by keyspace.mutex()
   BlockingRegistry blocking;  // Guarded by keyspace.mutex()
-  WriteStream write_stream;
+  WriteStream write_stream;  // Guarded by keyspace.mutex()
   PubSub pubsub;
+  // Created in the constructor, destroyed with the server; never null.
+  std::unique_ptr<Persistence> persistence;
+  std::unique_ptr<Replication> replication;
 
   const int64_t start_time_ms;
   std::string config_file;  // absolute path of the config file given at startup, or ""
@@ -90,7 +95,7 @@ class Server {
   // After CONFIG SET stored `name`: applies it; returns "" or why it cannot take effect.
   std::string config_changed(std::string_view name);
   // DEBUG RELOAD: save and load the dataset back. Returns "" or the error reply text.
-  std::string debug_reload(CommandContext& ctx);
+  std::string debug_reload(CommandContext& ctx) { return persistence->debug_reload(ctx); }
 
   // ---- dispatch (server/dispatch.cc) ----
   // Runs one parsed command for `client`, appending its reply to client.output.
@@ -140,7 +145,7 @@ class Server {
   int64_t pubsub_channel_count() const { return pubsub.channel_count(); }
   int64_t pubsub_pattern_count() const { return pubsub.pattern_count(); }
 
-  bool is_replica() const { return false; }  // until replication lands
+  bool is_replica() const { return replication->is_replica(); }
   uint64_t random64();
   void log(char level, std::string_view message);
   int64_t used_memory() const;
