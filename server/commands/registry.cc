@@ -13,6 +13,13 @@ void register_all_commands(CommandTable& table) {
   register_debug_commands(table);
   register_transaction_commands(table);
   register_pubsub_commands(table);
+  register_list_commands(table);
+  register_hash_commands(table);
+  register_set_commands(table);
+  register_zset_commands(table);
+  register_sort_commands(table);
+  register_persistence_commands(table);
+  register_replication_commands(table);
 }
 
 }  // namespace rd
