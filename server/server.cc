@@ -75,6 +75,13 @@ void Server::apply_config(std::string_view name) {
   if (is("proto-max-bulk-len")) proto_max_bulk_len = config.get_int("proto-max-bulk-len");
   if (is("client-query-buffer-limit")) query_buffer_limit = config.get_int("client-query-buffer-limit");
   if (is("requirepass")) auth_required = !config.get("requirepass").empty();
+  auto as_size = [&](const char* param) { return static_cast<size_t>(std::max<int64_t>(0, config.get_int(param))); };
+  if (is("hash-max-listpack-entries")) hash_max_listpack_entries_ = as_size("hash-max-listpack-entries");
+  if (is("hash-max-listpack-value")) hash_max_listpack_value_ = as_size("hash-max-listpack-value");
+  if (is("set-max-intset-entries")) set_max_intset_entries_ = as_size("set-max-intset-entries");
+  if (is("zset-max-listpack-entries")) zset_max_listpack_entries_ = as_size("zset-max-listpack-entries");
+  if (is("zset-max-listpack-value")) zset_max_listpack_value_ = as_size("zset-max-listpack-value");
+  if (is("list-max-listpack-size")) list_max_listpack_size_ = config.get_int("list-max-listpack-size");
   if (is("client-output-buffer-limit")) {
     std::istringstream in(config.get("client-output-buffer-limit"));
     std::string cls;

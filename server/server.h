@@ -89,7 +89,18 @@ class Server {
   std::atomic<bool> auth_required{false};
   std::atomic<bool> active_expire_enabled{true};
   std::atomic<int64_t> pubsub_hard_limit{32LL * 1024 * 1024};
-  std::atomic<int> config_generation{0};  // bumps on every CONFIG SET (clients re-read limits)
+  std::atomic<int> config_generation{0};
+  // Encoding thresholds of collections (hash-max-listpack-entries, ...), read per command.
+  EncodingLimits encoding_limits() const {
+    EncodingLimits limits;
+    limits.hash_max_listpack_entries = hash_max_listpack_entries_.load(std::memory_order_relaxed);
+    limits.hash_max_listpack_value = hash_max_listpack_value_.load(std::memory_order_relaxed);
+    limits.set_max_intset_entries = set_max_intset_entries_.load(std::memory_order_relaxed);
+    limits.zset_max_listpack_entries = zset_max_listpack_entries_.load(std::memory_order_relaxed);
+    limits.zset_max_listpack_value = zset_max_listpack_value_.load(std::memory_order_relaxed);
+    limits.list_max_listpack_size = list_max_listpack_size_.load(std::memory_order_relaxed);
+    return limits;
+  }  // bumps on every CONFIG SET (clients re-read limits)
   // Re-reads `name` (or everything when empty) from config into the cached fields above.
   void apply_config(std::string_view name = {});
   // After CONFIG SET stored `name`: applies it; returns "" or why it cannot take effect.
@@ -181,6 +192,12 @@ class Server {
   std::map<std::string, uint64_t> error_stats_;  // Protected by error_stats_mutex_
   std::atomic<int64_t> ops_per_sec_{0};
   std::atomic<int64_t> pause_until_ms_{0};
+  std::atomic<size_t> hash_max_listpack_entries_{512};
+  std::atomic<size_t> hash_max_listpack_value_{64};
+  std::atomic<size_t> set_max_intset_entries_{512};
+  std::atomic<size_t> zset_max_listpack_entries_{128};
+  std::atomic<size_t> zset_max_listpack_value_{64};
+  std::atomic<int64_t> list_max_listpack_size_{-2};
   std::atomic<bool> pause_all_{false};
   uint64_t last_ops_sample_ = 0;     // cron thread only
   int64_t last_ops_sample_us_ = 0;   // cron thread only

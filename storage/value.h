@@ -17,6 +17,17 @@ class SetValue;
 class ZSetValue;
 class HashValue;
 
+// When the compact encodings of small collections convert to their large ones. The values
+// come from the config (hash-max-listpack-entries, ...); the server keeps a current copy.
+struct EncodingLimits {
+  size_t hash_max_listpack_entries = 512;
+  size_t hash_max_listpack_value = 64;
+  size_t set_max_intset_entries = 512;
+  size_t zset_max_listpack_entries = 128;
+  size_t zset_max_listpack_value = 64;
+  int64_t list_max_listpack_size = -2;
+};
+
 // The order matches the variant below.
 enum class ValueType : uint8_t { kString = 0, kList = 1, kSet = 2, kZSet = 3, kHash = 4 };
 
