@@ -19,6 +19,8 @@ struct CommandMeta {
   const char* acl_categories;  // space-separated: "@write @string @slow"
   std::string_view info_reply; // this command's element of the COMMAND reply, RESP2 bytes
   std::string_view docs_reply; // its value in the COMMAND DOCS map, RESP2 bytes
+  std::string_view info_reply3;  // the same two in RESP3 (sets and maps)
+  std::string_view docs_reply3;
 };
 
 const std::vector<CommandMeta>& command_meta();

@@ -336,6 +336,11 @@ std::string Config::load_options(const std::vector<std::vector<std::string>>& op
 std::vector<std::pair<std::string, std::string>> Config::matching(std::string_view pattern) const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::pair<std::string, std::string>> out;
+  // A plain name (no glob characters) is answered under the name as the client spelled it.
+  if (pattern.find_first_of("*?[\\") == std::string_view::npos) {
+    if (const ParamSpec* spec = find(pattern)) out.emplace_back(std::string(pattern), values_.at(spec->name));
+    return out;
+  }
   for (const ParamSpec& spec : config_params()) {
     const std::string& value = values_.at(spec.name);
     if (glob_match(pattern, spec.name, true)) out.emplace_back(spec.name, value);

@@ -15,8 +15,10 @@
 namespace rd {
 namespace {
 
+// Like printf's "%.*s": at most `limit` bytes, and a NUL byte ends the text.
 std::string truncated(std::string_view text, size_t limit) {
-  return std::string(text.substr(0, std::min(text.size(), limit)));
+  text = text.substr(0, std::min(text.size(), limit));
+  return std::string(text.substr(0, text.find('\0')));
 }
 
 std::string uppercase(std::string_view text) {

@@ -9,10 +9,14 @@
 namespace rd {
 namespace {
 
+std::string_view info_of(const CommandContext& ctx, const CommandSpec& spec) {
+  return ctx.reply.protocol() >= 3 ? spec.meta->info_reply3 : spec.meta->info_reply;
+}
+
 void cmd_command(CommandContext& ctx) {
   std::vector<const CommandSpec*> all = ctx.server.commands.all();
   ctx.reply.array(all.size());
-  for (const CommandSpec* spec : all) ctx.reply.raw(spec->meta->info_reply);
+  for (const CommandSpec* spec : all) ctx.reply.raw(info_of(ctx, *spec));
 }
 
 void cmd_command_count(CommandContext& ctx) { ctx.reply.integer(static_cast<int64_t>(ctx.server.commands.size())); }
@@ -36,7 +40,7 @@ void cmd_command_info(CommandContext& ctx) {
     if (spec == nullptr) {
       ctx.reply.null_array();
     } else {
-      ctx.reply.raw(spec->meta->info_reply);
+      ctx.reply.raw(info_of(ctx, *spec));
     }
   }
 }
@@ -54,7 +58,7 @@ void cmd_command_docs(CommandContext& ctx) {
   ctx.reply.map(chosen.size());
   for (const CommandSpec* spec : chosen) {
     ctx.reply.bulk(spec->name);
-    ctx.reply.raw(spec->meta->docs_reply);
+    ctx.reply.raw(ctx.reply.protocol() >= 3 ? spec->meta->docs_reply3 : spec->meta->docs_reply);
   }
 }
 

@@ -1,5 +1,6 @@
 // Generic keyspace commands: DEL, EXISTS, TYPE, KEYS, SCAN, RENAME, COPY, MOVE, expiry,
 // and the database-wide ones (DBSIZE, FLUSHDB, FLUSHALL, SELECT, SWAPDB).
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 
@@ -55,13 +56,15 @@ void cmd_keys(CommandContext& ctx) {
   ctx.reply.end_deferred_array(position, count);
 }
 
-// Redis parses SCAN cursors with strtoul: leading spaces and signs are accepted.
+// Redis parses SCAN cursors with strtoul: "" is 0, signs are accepted ("-1" wraps), but a
+// leading space or trailing garbage is refused.
 bool parse_scan_cursor(CommandContext& ctx, std::string_view text, uint64_t* cursor) {
   std::string copy(text);
   errno = 0;
   char* end = nullptr;
   unsigned long long value = std::strtoull(copy.c_str(), &end, 10);
-  if (copy.empty() || end == nullptr || *end != '\0' || errno == ERANGE) {
+  if ((!copy.empty() && std::isspace(static_cast<unsigned char>(copy[0]))) || end == nullptr ||
+      static_cast<size_t>(end - copy.c_str()) != copy.size() || errno == ERANGE) {
     ctx.reply.error("ERR invalid cursor");
     return false;
   }
@@ -323,7 +326,7 @@ void cmd_flushall(CommandContext& ctx) {
 void cmd_select(CommandContext& ctx) {
   int64_t index = 0;
   if (!string_to_int64(ctx.arg(1), &index) || index < INT32_MIN || index > INT32_MAX) {
-    return ctx.reply.error("ERR invalid DB index");
+    return ctx.reply.error(kNotIntegerError);
   }
   if (index < 0 || index >= ctx.server.keyspace.db_count()) return ctx.reply.error("ERR DB index is out of range");
   ctx.client.db.store(static_cast<int>(index), std::memory_order_relaxed);

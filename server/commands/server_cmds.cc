@@ -129,7 +129,6 @@ void cmd_hello(CommandContext& ctx) {
     return ctx.reply.error("ERR Client names cannot contain spaces, newlines or special characters.");
   }
   if (has_name) ctx.client.set_name(std::string(name));
-  if (version == 3) return ctx.reply.error("NOPROTO unsupported protocol version");
   ctx.client.protocol = static_cast<int>(version);
   ctx.reply.set_protocol(static_cast<int>(version));
   ctx.reply.map(7);

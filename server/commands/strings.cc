@@ -47,31 +47,37 @@ bool expire_argument_to_ms(CommandContext& ctx, std::string_view text, unsigned 
   return true;
 }
 
-// Parses SET/GETEX options from argv[first]. `allowed` limits which flags the command takes.
+// Parses SET/GETEX options from argv[first], with Redis's rules: an option may repeat (the
+// last value wins) but conflicting ones are a syntax error. `allowed` limits the flags.
 bool parse_set_options(CommandContext& ctx, size_t first, unsigned allowed, unsigned* flags,
                        std::string_view* expire_text) {
   for (size_t i = first; i < ctx.argc(); i++) {
     std::string_view opt = ctx.arg(i);
-    bool has_next = i + 1 < ctx.argc();
-    if ((allowed & kSetNx) && equals_ignore_case(opt, "nx") && !(*flags & (kSetNx | kSetXx))) {
+    const bool has_next = i + 1 < ctx.argc();
+    const unsigned f = *flags;
+    // An expiry option conflicts with KEEPTTL, PERSIST and any *other* expiry unit.
+    auto expire_ok = [&](unsigned self) { return has_next && !(f & (kSetKeepTtl | kSetPersist | (kAnyExpire & ~self))); };
+    if ((allowed & kSetNx) && equals_ignore_case(opt, "nx") && !(f & kSetXx)) {
       *flags |= kSetNx;
-    } else if ((allowed & kSetXx) && equals_ignore_case(opt, "xx") && !(*flags & (kSetNx | kSetXx))) {
+    } else if ((allowed & kSetXx) && equals_ignore_case(opt, "xx") && !(f & kSetNx)) {
       *flags |= kSetXx;
     } else if ((allowed & kSetGet) && equals_ignore_case(opt, "get")) {
       *flags |= kSetGet;
-    } else if ((allowed & kSetKeepTtl) && equals_ignore_case(opt, "keepttl") && !(*flags & kAnyExpire) &&
-               !(*flags & kSetPersist)) {
+    } else if ((allowed & kSetKeepTtl) && equals_ignore_case(opt, "keepttl") && !(f & (kAnyExpire | kSetPersist))) {
       *flags |= kSetKeepTtl;
-    } else if ((allowed & kSetPersist) && equals_ignore_case(opt, "persist") && !(*flags & kAnyExpire) &&
-               !(*flags & kSetKeepTtl)) {
+    } else if ((allowed & kSetPersist) && equals_ignore_case(opt, "persist") && !(f & (kAnyExpire | kSetKeepTtl))) {
       *flags |= kSetPersist;
-    } else if (has_next && !(*flags & (kAnyExpire | kSetKeepTtl | kSetPersist)) &&
-               (equals_ignore_case(opt, "ex") || equals_ignore_case(opt, "px") ||
-                equals_ignore_case(opt, "exat") || equals_ignore_case(opt, "pxat"))) {
-      *flags |= equals_ignore_case(opt, "ex")     ? kSetEx
-                : equals_ignore_case(opt, "px")   ? kSetPx
-                : equals_ignore_case(opt, "exat") ? kSetExat
-                                                  : kSetPxat;
+    } else if (equals_ignore_case(opt, "ex") && expire_ok(kSetEx)) {
+      *flags |= kSetEx;
+      *expire_text = ctx.arg(++i);
+    } else if (equals_ignore_case(opt, "px") && expire_ok(kSetPx)) {
+      *flags |= kSetPx;
+      *expire_text = ctx.arg(++i);
+    } else if (equals_ignore_case(opt, "exat") && expire_ok(kSetExat)) {
+      *flags |= kSetExat;
+      *expire_text = ctx.arg(++i);
+    } else if (equals_ignore_case(opt, "pxat") && expire_ok(kSetPxat)) {
+      *flags |= kSetPxat;
       *expire_text = ctx.arg(++i);
     } else {
       ctx.reply.error(kSyntaxError);
