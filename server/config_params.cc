@@ -68,7 +68,7 @@ const std::vector<ParamSpec>& config_params() {
     {"dir", "", ParamType::kSpecial, "", "", 0, 0, false},
     {"disable-thp", "", ParamType::kBool, "yes", "", 0, 0, true},
     {"dynamic-hz", "", ParamType::kBool, "yes", "", 0, 0, false},
-    {"enable-debug-command", "", ParamType::kEnum, "no", "no yes local", 0, 0, true},
+    {"enable-debug-command", "", ParamType::kEnum, "local", "no yes local", 0, 0, true},
     {"enable-module-command", "", ParamType::kEnum, "no", "no yes local", 0, 0, true},
     {"enable-protected-configs", "", ParamType::kEnum, "no", "no yes local", 0, 0, true},
     {"hash-max-listpack-entries", "hash-max-ziplist-entries", ParamType::kInt, "512", "", 0, INT64_MAX, false},
