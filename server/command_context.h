@@ -116,6 +116,10 @@ class CommandContext {
   void set_may_block(bool may) { may_block_ = may; }
   void set_retrying_blocked(bool retrying) { retrying_blocked_ = retrying; }
   bool retrying_blocked() const { return retrying_blocked_; }
+  // While a waiter is re-run: the key whose signal woke it. Redis 7.0 serves a waiter from
+  // that key only, even when an earlier key of the command also got data meanwhile.
+  void set_ready_key(std::string_view key) { ready_key_ = key; }
+  std::string_view ready_key() const { return ready_key_; }
   bool propagation_suppressed() const { return propagation_suppressed_; }
   bool has_rewrite() const { return has_rewrite_; }
   std::vector<Propagation>& propagations() { return propagations_; }
@@ -131,6 +135,7 @@ class CommandContext {
   bool has_rewrite_ = false;
   bool may_block_ = true;
   bool retrying_blocked_ = false;
+  std::string_view ready_key_;
   bool blocked_ = false;
   // Extra propagations (also_propagate) and rewrites (propagate_as), in call order.
   // The rewrites are marked by has_rewrite_ and appended after the extras at the end.
