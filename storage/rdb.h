@@ -1,6 +1,7 @@
 // The RDB file format (version 10, what Redis 7.0 writes): the whole keyspace as one byte
 // stream, used by SAVE/BGSAVE, DEBUG RELOAD, loading at startup and full resynchronization.
-// (Interface; the persistence work implements it in rdb.cc and friends.)
+// Implemented in rdb_save.cc (encoder), rdb_load.cc (decoder) and the helpers declared in
+// rdb_codec.h (LZF, CRC64, ziplist/listpack/intset/zipmap decoders).
 #pragma once
 
 #include <cstddef>
@@ -39,6 +40,21 @@ struct RdbReplicationInfo {
 bool rdb_save(const Keyspace& keyspace, const RdbReplicationInfo& info, int64_t now_ms, RdbSink& sink,
               bool compress = true);
 
+// Everything a save can be told (the short form above uses the defaults).
+struct RdbSaveOptions {
+  RdbReplicationInfo replication;
+  int64_t now_ms = 0;          // also written as the "ctime" AUX field (in seconds)
+  bool compress = true;        // rdbcompression: LZF for strings over 20 bytes when it saves space
+  bool checksum = true;        // rdbchecksum: "no" writes a zero CRC, which loaders skip
+  int64_t used_memory = 0;     // the "used-mem" AUX field
+  bool aof_base = false;       // the "aof-base" AUX field: this image is an AOF base file
+  bool skip_expired = true;    // leave out keys already expired at now_ms
+};
+bool rdb_save(const Keyspace& keyspace, const RdbSaveOptions& options, RdbSink& sink);
+
+// The size of `value` once serialized (DEBUG OBJECT serializedlength).
+size_t rdb_serialized_length(const Value& value, bool compress);
+
 struct RdbLoadResult {
   std::string error;  // "" on success
   RdbReplicationInfo replication;
@@ -51,5 +67,26 @@ struct RdbLoadResult {
 // REQUIRES: keyspace lock exclusive (or exclusive ownership before the server starts).
 RdbLoadResult rdb_load(RdbSource& source, Keyspace& keyspace, const EncodingLimits& limits, int64_t now_ms,
                        bool skip_expired);
+
+// Sinks and sources over memory (tests, DEBUG OBJECT, AOF preamble detection).
+class StringSink : public RdbSink {
+ public:
+  bool write(const char* data, size_t length) override {
+    out.append(data, length);
+    return true;
+  }
+  std::string out;
+};
+
+class StringSource : public RdbSource {
+ public:
+  explicit StringSource(std::string_view data) : data_(data) {}
+  bool read(char* data, size_t length) override;
+  size_t consumed() const { return pos_; }
+
+ private:
+  std::string_view data_;
+  size_t pos_ = 0;
+};
 
 }  // namespace rd

@@ -67,6 +67,7 @@ void debug_populate(CommandContext& ctx) {
     std::string value = "value:" + std::to_string(i);
     if (size > 0) value.resize(static_cast<size_t>(size), '\0');
     ctx.db().add(key, Value(std::move(value)));
+    ctx.notify(NotifyClass::kNew, "new", key);
   }
   ctx.no_propagate();
   ctx.reply.ok();
@@ -94,13 +95,13 @@ void cmd_debug(CommandContext& ctx) {
     return ctx.reply.ok();
   }
   if (equals_ignore_case(sub, "digest") && argc == 2) {
-    return ctx.reply.bulk(keyspace_digest_hex(ctx.server.keyspace, ctx.now_ms));
+    return ctx.reply.simple(keyspace_digest_hex(ctx.server.keyspace, ctx.now_ms));  // status, as Redis
   }
   if (equals_ignore_case(sub, "digest-value") && argc >= 2) {
     ctx.reply.array(argc - 2);
     for (size_t i = 2; i < argc; i++) {
-      KeyEntry* entry = ctx.peek(ctx.arg(i));
-      ctx.reply.bulk(entry == nullptr ? std::string(40, '0') : value_digest_hex(entry->value));
+      KeyEntry* entry = ctx.db().find(ctx.arg(i));  // logically expired keys too, as Redis
+      ctx.reply.simple(entry == nullptr ? std::string(40, '0') : value_digest_hex(entry->value, entry->has_expire()));
     }
     return;
   }

@@ -24,6 +24,7 @@ void cmd_del(CommandContext& ctx) {
     if (ctx.lookup_write(ctx.arg(i)) == nullptr) continue;
     ctx.db().erase(ctx.arg(i));
     ctx.key_modified(ctx.arg(i));
+    ctx.notify(NotifyClass::kGeneric, "del", ctx.arg(i));
     deleted++;
   }
   ctx.reply.integer(deleted);
@@ -32,13 +33,13 @@ void cmd_del(CommandContext& ctx) {
 void cmd_exists(CommandContext& ctx) {
   int64_t count = 0;
   for (size_t i = 1; i < ctx.argc(); i++) {
-    if (ctx.peek(ctx.arg(i)) != nullptr) count++;
+    if (ctx.lookup_read(ctx.arg(i), /*touch=*/false) != nullptr) count++;
   }
   ctx.reply.integer(count);
 }
 
 void cmd_type(CommandContext& ctx) {
-  KeyEntry* entry = ctx.peek(ctx.arg(1));
+  KeyEntry* entry = ctx.lookup_read(ctx.arg(1), /*touch=*/false);
   ctx.reply.simple(entry == nullptr ? "none" : value_type_name(entry->value.type()));
 }
 
@@ -107,14 +108,19 @@ void cmd_scan(CommandContext& ctx) {
   ctx.reply.bulk(int_to_string(static_cast<int64_t>(cursor)));
   size_t position = ctx.reply.begin_deferred();
   size_t emitted = 0;
+  std::vector<std::string> expired;
   for (KeyEntry* entry : found) {
-    if (entry->expired_at(ctx.now_ms)) continue;
+    if (entry->expired_at(ctx.now_ms)) {
+      if (!ctx.client.has_flag(kClientMaster)) expired.emplace_back(entry->key());
+      continue;
+    }
     if (has_pattern && !glob_match(pattern, entry->key())) continue;
     if (has_type && !equals_ignore_case(type_name, value_type_name(entry->value.type()))) continue;
     ctx.reply.bulk(entry->key());
     emitted++;
   }
   ctx.reply.end_deferred_array(position, emitted);
+  for (const std::string& key : expired) ctx.expire_lazily(key);
 }
 
 void cmd_randomkey(CommandContext& ctx) {
@@ -122,7 +128,10 @@ void cmd_randomkey(CommandContext& ctx) {
   // Expired keys are skipped; give up after a while if (nearly) everything is expired.
   for (int attempt = 0; attempt < 100 && db.size() > 0; attempt++) {
     KeyEntry* entry = db.random_entry([&] { return ctx.server.random64(); });
-    if (entry != nullptr && !entry->expired_at(ctx.now_ms)) return ctx.reply.bulk(entry->key());
+    if (entry == nullptr) continue;
+    if (!entry->expired_at(ctx.now_ms)) return ctx.reply.bulk(entry->key());
+    // Like Redis, a sampled expired key is deleted.
+    if (!ctx.client.has_flag(kClientMaster)) ctx.expire_lazily(std::string(entry->key()));
   }
   ctx.reply.null();
 }
@@ -145,6 +154,9 @@ void rename_generic(CommandContext& ctx, bool only_if_absent) {
   ctx.key_modified(source);
   ctx.key_modified(target);
   ctx.signal_ready(target);
+  ctx.notify(NotifyClass::kNew, "new", target);
+  ctx.notify(NotifyClass::kGeneric, "rename_from", source);
+  ctx.notify(NotifyClass::kGeneric, "rename_to", target);
   only_if_absent ? ctx.reply.integer(1) : ctx.reply.ok();
 }
 
@@ -180,7 +192,7 @@ void cmd_copy(CommandContext& ctx) {
   if (target_db == ctx.db_index() && source == target) {
     return ctx.reply.error("ERR source and destination objects are the same");
   }
-  KeyEntry* entry = ctx.lookup_write(source);
+  KeyEntry* entry = ctx.lookup_read(source);
   if (entry == nullptr) return ctx.reply.integer(0);
   if (ctx.lookup_write(target_db, target) != nullptr) {
     if (!replace) return ctx.reply.integer(0);
@@ -191,6 +203,8 @@ void cmd_copy(CommandContext& ctx) {
   if (entry->has_expire()) ctx.db(target_db).set_expire(copy, entry->expire_at_ms);
   ctx.key_modified(target_db, target);
   ctx.signal_ready(target_db, target);
+  ctx.notify(NotifyClass::kNew, "new", target, target_db);
+  ctx.notify(NotifyClass::kGeneric, "copy_to", target, target_db);
   ctx.reply.integer(1);
 }
 
@@ -210,6 +224,9 @@ void cmd_move(CommandContext& ctx) {
   ctx.key_modified(key);
   ctx.key_modified(target_db, key);
   ctx.signal_ready(target_db, key);
+  ctx.notify(NotifyClass::kNew, "new", key, target_db);
+  ctx.notify(NotifyClass::kGeneric, "move_from", key);
+  ctx.notify(NotifyClass::kGeneric, "move_to", key, target_db);
   ctx.reply.integer(1);
 }
 
@@ -256,6 +273,7 @@ void expire_generic(CommandContext& ctx, int64_t base_ms, bool seconds) {
     ctx.db().erase(key);
     ctx.key_modified(key);
     ctx.propagate_as({"DEL", key});
+    ctx.notify(NotifyClass::kGeneric, "del", key);
     return ctx.reply.integer(1);
   }
   ctx.db().set_expire(entry, when);
@@ -264,6 +282,7 @@ void expire_generic(CommandContext& ctx, int64_t base_ms, bool seconds) {
   propagated[0] = "PEXPIREAT";
   propagated[2] = int_to_string(when);
   ctx.propagate_as(std::move(propagated));
+  ctx.notify(NotifyClass::kGeneric, "expire", key);
   ctx.reply.integer(1);
 }
 
@@ -273,7 +292,7 @@ void cmd_expireat(CommandContext& ctx) { expire_generic(ctx, 0, true); }
 void cmd_pexpireat(CommandContext& ctx) { expire_generic(ctx, 0, false); }
 
 void ttl_generic(CommandContext& ctx, bool milliseconds, bool absolute) {
-  KeyEntry* entry = ctx.peek(ctx.arg(1));
+  KeyEntry* entry = ctx.lookup_read(ctx.arg(1), /*touch=*/false);
   if (entry == nullptr) return ctx.reply.integer(-2);
   if (!entry->has_expire()) return ctx.reply.integer(-1);
   int64_t ttl = absolute ? entry->expire_at_ms : entry->expire_at_ms - ctx.now_ms;
@@ -291,6 +310,7 @@ void cmd_persist(CommandContext& ctx) {
   if (entry == nullptr || !entry->has_expire()) return ctx.reply.integer(0);
   ctx.db().clear_expire(entry);
   ctx.key_modified(ctx.arg(1));
+  ctx.notify(NotifyClass::kGeneric, "persist", ctx.arg(1));
   ctx.reply.integer(1);
 }
 
@@ -320,6 +340,7 @@ void cmd_flushall(CommandContext& ctx) {
   int64_t removed = 0;
   for (int i = 0; i < ctx.server.keyspace.db_count(); i++) removed += static_cast<int64_t>(ctx.db(i).clear());
   ctx.add_dirty(removed + 1);
+  ctx.server.persistence->after_flushall();  // with save points, Redis saves the empty dataset
   ctx.reply.ok();
 }
 
