@@ -82,6 +82,7 @@ CommandSpec* CommandTable::ensure(std::string_view name) {
   spec->first_key = meta->first_key;
   spec->last_key = meta->last_key;
   spec->key_step = meta->key_step;
+  spec->key_specs = parse_key_specs(meta->info_reply);
   spec->parent = parent;
   if (spec->is_write()) {
     spec->lock = LockMode::kExclusive;

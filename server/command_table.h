@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "server/command_meta.h"
+#include "server/key_specs.h"
 
 namespace rd {
 
@@ -61,6 +62,7 @@ struct CommandSpec {
   int first_key = 0;
   int last_key = 0;
   int key_step = 0;
+  std::vector<KeySpec> key_specs;  // from the metadata: where the keys are in the arguments
   LockMode lock = LockMode::kNone;
   CommandHandler handler = nullptr;  // null for containers such as CONFIG
   const CommandSpec* parent = nullptr;

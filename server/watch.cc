@@ -42,6 +42,18 @@ void WatchRegistry::touch(int db, std::string_view key) {
   for (Client* c : it->second) c->dirty_cas.store(true, std::memory_order_relaxed);
 }
 
+namespace {
+
+// The WatchedKey record a client keeps for (db, key).
+WatchedKey* find_watched(Client* client, int db, std::string_view key) {
+  for (WatchedKey& w : client->watched) {
+    if (w.db == db && w.key == key) return &w;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
 void WatchRegistry::touch_existing_in_db(const Keyspace& keyspace, int db) {
   for (auto& [encoded, clients] : watchers_) {
     int key_db = 0;
@@ -49,7 +61,15 @@ void WatchRegistry::touch_existing_in_db(const Keyspace& keyspace, int db) {
     if (db >= 0 && key_db != db) continue;
     std::string_view key = std::string_view(encoded).substr(sizeof(key_db));
     if (keyspace.db(key_db).find(key) == nullptr) continue;
-    for (Client* c : clients) c->dirty_cas.store(true, std::memory_order_relaxed);
+    for (Client* c : clients) {
+      // A key that had already expired when it was watched vanishing is no logical change.
+      WatchedKey* w = find_watched(c, key_db, key);
+      if (w != nullptr && w->expired_when_watched) {
+        w->expired_when_watched = false;
+        continue;
+      }
+      c->dirty_cas.store(true, std::memory_order_relaxed);
+    }
   }
 }
 
@@ -59,8 +79,19 @@ void WatchRegistry::touch_swapped(const Keyspace& keyspace, int db1, int db2) {
     std::memcpy(&key_db, encoded.data(), sizeof(key_db));
     if (key_db != db1 && key_db != db2) continue;
     std::string_view key = std::string_view(encoded).substr(sizeof(key_db));
-    if (keyspace.db(db1).find(key) == nullptr && keyspace.db(db2).find(key) == nullptr) continue;
-    for (Client* c : clients) c->dirty_cas.store(true, std::memory_order_relaxed);
+    const int other = key_db == db1 ? db2 : db1;
+    const bool in_own = keyspace.db(key_db).find(key) != nullptr;
+    const bool in_other = keyspace.db(other).find(key) != nullptr;
+    if (!in_own && !in_other) continue;
+    for (Client* c : clients) {
+      WatchedKey* w = find_watched(c, key_db, key);
+      // An expired watched key swapped away for nothing: no logical change.
+      if (w != nullptr && w->expired_when_watched && !in_other) {
+        w->expired_when_watched = false;
+        continue;
+      }
+      c->dirty_cas.store(true, std::memory_order_relaxed);
+    }
   }
 }
 

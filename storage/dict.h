@@ -12,6 +12,7 @@
 // The table owns its nodes. Not thread-safe: the caller holds the lock that guards it.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -147,19 +148,24 @@ class Dict {
     return reverse_bits(cursor);
   }
 
-  // A random node (nullptr when empty); `random` supplies 64-bit random numbers.
+  // A random node (nullptr when empty), every node equally likely: pick a bucket and a slot
+  // in it, and retry when the slot is past the chain's end, so that nodes in long chains are
+  // not under-sampled (SRANDMEMBER with negative counts is checked for fairness).
   template <typename Rng>
   Node* random_node(Rng&& random) const {
     if (size_ == 0) return nullptr;
     const uint64_t mask = bucket_count_ - 1;
-    Node* head = nullptr;
-    while (head == nullptr) head = buckets_[random() & mask];
-    size_t chain = 0;
-    for (Node* n = head; n != nullptr; n = n->next) chain++;
-    size_t pick = random() % chain;
-    Node* n = head;
-    while (pick-- > 0) n = n->next;
-    return n;
+    constexpr size_t kSlots = 8;  // longer chains are vanishingly rare at our load factors
+    while (true) {
+      Node* n = buckets_[random() & mask];
+      if (n == nullptr) continue;
+      size_t chain = 0;
+      for (Node* m = n; m != nullptr; m = m->next) chain++;
+      size_t slot = random() % std::max(kSlots, chain);
+      if (slot >= chain) continue;
+      while (slot-- > 0) n = n->next;
+      return n;
+    }
   }
 
   // The first node of bucket `index` (for callers that walk buckets themselves).

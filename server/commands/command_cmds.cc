@@ -103,61 +103,105 @@ void cmd_command_list(CommandContext& ctx) {
   for (const std::string& name : names) ctx.reply.bulk(name);
 }
 
-void cmd_command_getkeys(CommandContext& ctx) {
-  std::vector<std::string_view> args(ctx.argv.begin() + 2, ctx.argv.end());
+// The command (or subcommand) named by args[0..1] for GETKEYS; replies the error when none.
+const CommandSpec* getkeys_target(CommandContext& ctx, const std::vector<std::string_view>& args) {
   const CommandSpec* spec = ctx.server.commands.find(args[0]);
-  if (spec != nullptr && !spec->subcommands.empty() && spec->handler == nullptr && args.size() >= 2) {
+  if (spec != nullptr && !spec->subcommands.empty() && args.size() >= 2) {
     std::string sub(args[1]);
     for (char& c : sub) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     auto it = spec->subcommands.find(sub);
-    spec = it == spec->subcommands.end() ? nullptr : it->second.get();
+    if (it != spec->subcommands.end()) spec = it->second.get();
   }
-  if (spec == nullptr) return ctx.reply.error("ERR Invalid command specified");
+  if (spec == nullptr) {
+    ctx.reply.error("ERR Invalid command specified");
+    return nullptr;
+  }
+  if (spec->key_specs.empty()) {
+    ctx.reply.error("ERR The command has no key arguments");
+    return nullptr;
+  }
   const int argc = static_cast<int>(args.size());
   if ((spec->arity > 0 && argc != spec->arity) || argc < -spec->arity) {
-    return ctx.reply.error("ERR Invalid number of arguments specified for command");
+    ctx.reply.error("ERR Invalid number of arguments specified for command");
+    return nullptr;
   }
-  std::vector<int> positions = command_key_positions(*spec, args);
-  if (positions.empty()) return ctx.reply.error("ERR The command has no key arguments");
-  ctx.reply.array(positions.size());
-  for (int position : positions) ctx.reply.bulk(args[static_cast<size_t>(position)]);
+  return spec;
 }
+
+// Flags of one key as GETKEYSANDFLAGS reports them; SET and BITFIELD decide per call.
+std::vector<std::string> key_flags(const CommandSpec& spec, const KeySpec& key_spec,
+                                   const std::vector<std::string_view>& args) {
+  auto has_arg = [&](std::string_view word) {
+    for (size_t i = 2; i < args.size(); i++) {
+      if (equals_ignore_case(args[i], word)) return true;
+    }
+    return false;
+  };
+  if (spec.name == "set") {
+    if (has_arg("get")) return {"RW", "access", "update"};
+    return {"OW", "update"};
+  }
+  if (spec.name == "bitfield") {
+    if (has_arg("set") || has_arg("incrby")) return {"RW", "access", "update"};
+    return {"RO", "access"};
+  }
+  std::vector<std::string> flags;
+  for (const std::string& f : key_spec.flags) {
+    if (f != "variable_flags") flags.push_back(f);
+  }
+  return flags;
+}
+
+// SORT's STORE destination is not described by its key specs (Redis finds it with code):
+// walk the options, skipping their arguments, and take the last STORE's target.
+void add_sort_store_key(const std::vector<KeySpec>& specs, const std::vector<std::string_view>& args,
+                        std::vector<FoundKey>* keys) {
+  const KeySpec* store_spec = &specs.back();  // the last spec describes STORE
+  int store_at = -1;
+  for (size_t i = 2; i < args.size(); i++) {
+    if (equals_ignore_case(args[i], "limit")) {
+      i += 2;
+    } else if (equals_ignore_case(args[i], "get") || equals_ignore_case(args[i], "by")) {
+      i += 1;
+    } else if (equals_ignore_case(args[i], "store") && i + 1 < args.size()) {
+      store_at = static_cast<int>(++i);
+    }
+  }
+  if (store_at > 0) keys->push_back({store_at, store_spec});
+}
+
+void getkeys_generic(CommandContext& ctx, bool with_flags) {
+  std::vector<std::string_view> args(ctx.argv.begin() + 2, ctx.argv.end());
+  const CommandSpec* spec = getkeys_target(ctx, args);
+  if (spec == nullptr) return;
+  std::vector<FoundKey> keys;
+  bool valid = find_keys(spec->key_specs, args, &keys);
+  if (valid && (spec->name == "sort" || spec->name == "sort_ro")) add_sort_store_key(spec->key_specs, args, &keys);
+  if (!valid || keys.empty()) {
+    // Commands whose keys are optional (EVAL with 0 keys) answer an empty list instead.
+    if (spec->has(kCmdNoMandatoryKeys)) return ctx.reply.empty_array();
+    return ctx.reply.error("ERR Invalid arguments specified for command");
+  }
+  ctx.reply.array(keys.size());
+  for (const FoundKey& key : keys) {
+    if (!with_flags) {
+      ctx.reply.bulk(args[static_cast<size_t>(key.position)]);
+      continue;
+    }
+    ctx.reply.array(2);
+    ctx.reply.bulk(args[static_cast<size_t>(key.position)]);
+    std::vector<std::string> flags = key_flags(*spec, *key.spec, args);
+    ctx.reply.set(flags.size());
+    for (const std::string& f : flags) ctx.reply.simple(f);
+  }
+}
+
+void cmd_command_getkeys(CommandContext& ctx) { getkeys_generic(ctx, false); }
+void cmd_command_getkeysandflags(CommandContext& ctx) { getkeys_generic(ctx, true); }
 
 void cmd_command_help(CommandContext& ctx) { ctx.reply.raw(help_reply("command")); }
 
 }  // namespace
-
-std::vector<int> command_key_positions(const CommandSpec& spec, const std::vector<std::string_view>& args) {
-  const int argc = static_cast<int>(args.size());
-  if (!spec.has(kCmdMovableKeys)) return spec.key_positions(argc);
-  // Commands whose keys depend on the arguments: a count argument says how many follow.
-  std::vector<int> positions;
-  int64_t count = 0;
-  auto numkeys_at = [&](int index, int first) {
-    if (index < argc && string_to_int64(args[static_cast<size_t>(index)], &count) && count > 0) {
-      for (int i = first; i < first + count && i < argc; i++) positions.push_back(i);
-    }
-  };
-  const std::string& name = spec.name;
-  if (name == "zunionstore" || name == "zinterstore" || name == "zdiffstore") {
-    positions.push_back(1);
-    numkeys_at(2, 3);
-  } else if (name == "zunion" || name == "zinter" || name == "zdiff" || name == "sintercard" ||
-             name == "zintercard" || name == "lmpop" || name == "zmpop" || name == "eval" || name == "evalsha" ||
-             name == "eval_ro" || name == "evalsha_ro" || name == "fcall" || name == "fcall_ro") {
-    numkeys_at(1, 2);
-  } else if (name == "blmpop" || name == "bzmpop") {
-    numkeys_at(2, 3);
-  } else if (name == "sort" || name == "sort_ro") {
-    positions.push_back(1);
-    for (int i = 2; i + 1 < argc; i++) {
-      if (equals_ignore_case(args[static_cast<size_t>(i)], "store")) positions.push_back(++i);
-    }
-  } else {
-    positions = spec.key_positions(argc);
-  }
-  return positions;
-}
 
 void register_command_commands(CommandTable& table) {
   table.add("command", cmd_command);
@@ -166,6 +210,7 @@ void register_command_commands(CommandTable& table) {
   table.add("command|docs", cmd_command_docs);
   table.add("command|list", cmd_command_list);
   table.add("command|getkeys", cmd_command_getkeys);
+  table.add("command|getkeysandflags", cmd_command_getkeysandflags);
   table.add("command|help", cmd_command_help);
 }
 

@@ -10,14 +10,7 @@
 namespace rd {
 namespace {
 
-void reset_transaction(CommandContext& ctx) {
-  Client& client = ctx.client;
-  client.multi_queue.clear();
-  client.multi_dirty = false;
-  client.multi_count.store(0, std::memory_order_relaxed);
-  client.clear_flag(kClientMulti);
-  ctx.server.watches.unwatch_all(&client);
-}
+void reset_transaction(CommandContext& ctx) { ctx.server.discard_transaction(ctx.client); }
 
 void cmd_multi(CommandContext& ctx) {
   if (ctx.client.has_flag(kClientMulti)) return ctx.reply.error("ERR MULTI calls can not be nested");
@@ -59,9 +52,10 @@ void cmd_exec(CommandContext& ctx) {
     std::vector<std::string_view> argv(queued.args.begin(), queued.args.end());
     ctx.server.execute_in_transaction(ctx, *queued.spec, argv);
   }
-  // Wrap what the transaction propagates so replicas apply it atomically too.
+  // Wrap what the transaction propagates so replicas apply it atomically too. Like Redis 7.0,
+  // a single propagated command needs no wrapper: it is atomic on its own.
   std::vector<Propagation>& propagated = ctx.propagations();
-  if (!propagated.empty()) {
+  if (propagated.size() > 1) {
     propagated.insert(propagated.begin(), Propagation{propagated.front().db, {"MULTI"}});
     propagated.push_back(Propagation{propagated.back().db, {"EXEC"}});
   }
@@ -83,6 +77,14 @@ void cmd_unwatch(CommandContext& ctx) {
 }
 
 }  // namespace
+
+void Server::discard_transaction(Client& client) {
+  client.multi_queue.clear();
+  client.multi_dirty = false;
+  client.multi_count.store(0, std::memory_order_relaxed);
+  client.clear_flag(kClientMulti);
+  watches.unwatch_all(&client);
+}
 
 void register_transaction_commands(CommandTable& table) {
   table.add("multi", cmd_multi);
