@@ -1,0 +1,38 @@
+// Flags a script declares (EVAL's "#!lua flags=..." shebang, redis.register_function's
+// flags), with Redis 7.0's names.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+namespace rd {
+
+enum ScriptFlag : uint32_t {
+  kScriptNoWrites = 1u << 0,
+  kScriptAllowOom = 1u << 1,
+  kScriptAllowStale = 1u << 2,
+  kScriptNoCluster = 1u << 3,
+  // An EVAL script without a shebang: Redis 6 semantics, flags are not checked up front.
+  kScriptEvalCompat = 1u << 8,
+};
+
+struct ScriptFlagName {
+  ScriptFlag flag;
+  std::string_view name;
+};
+inline constexpr ScriptFlagName kScriptFlagNames[] = {
+    {kScriptNoWrites, "no-writes"},
+    {kScriptAllowOom, "allow-oom"},
+    {kScriptAllowStale, "allow-stale"},
+    {kScriptNoCluster, "no-cluster"},
+};
+
+// The flag called `name`, or 0.
+inline uint32_t script_flag_by_name(std::string_view name) {
+  for (const ScriptFlagName& f : kScriptFlagNames) {
+    if (f.name == name) return f.flag;
+  }
+  return 0;
+}
+
+}  // namespace rd
