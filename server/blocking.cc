@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "server/client.h"
+#include "storage/db.h"
 
 namespace rd {
 
@@ -16,6 +17,7 @@ std::string BlockingRegistry::slot(int db, std::string_view key) {
 
 void BlockingRegistry::add(BlockedState* state) {
   blocked_.push_back(state);
+  if (state->vanish_type) vanish_waiters_++;
   for (const std::string& key : state->keys) {
     auto& queue = by_key_[slot(state->db, key)];
     if (std::find(queue.begin(), queue.end(), state) == queue.end()) queue.push_back(state);
@@ -23,7 +25,9 @@ void BlockingRegistry::add(BlockedState* state) {
 }
 
 void BlockingRegistry::remove(BlockedState* state) {
+  const auto before = blocked_.size();
   blocked_.erase(std::remove(blocked_.begin(), blocked_.end(), state), blocked_.end());
+  if (blocked_.size() != before && state->vanish_type) vanish_waiters_--;
   for (const std::string& key : state->keys) {
     auto it = by_key_.find(slot(state->db, key));
     if (it == by_key_.end()) continue;
@@ -52,6 +56,17 @@ std::vector<BlockedState*> BlockingRegistry::waiters(int db, std::string_view ke
   auto it = by_key_.find(slot(db, key));
   if (it == by_key_.end()) return {};
   return {it->second.begin(), it->second.end()};
+}
+
+void BlockingRegistry::signal_vanished(const Keyspace& keyspace) {
+  if (vanish_waiters_ == 0) return;
+  for (const BlockedState* state : blocked_) {
+    if (!state->vanish_type || state->done) continue;
+    for (const std::string& key : state->keys) {
+      const KeyEntry* entry = keyspace.db(state->db).find(key);
+      if (entry == nullptr || !entry->value.is(*state->vanish_type)) signal_ready(state->db, key);
+    }
+  }
 }
 
 BlockedState* BlockingRegistry::find_client(uint64_t client_id) const {

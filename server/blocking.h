@@ -12,14 +12,18 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "storage/value.h"
+
 namespace rd {
 
 class Client;
+class Keyspace;
 struct CommandSpec;
 
 // What a blocked command replies when its timeout expires.
@@ -36,6 +40,9 @@ struct BlockedState {
   TimeoutReply timeout_reply = TimeoutReply::kNullArray;
   bool done = false;        // served (or unblocked): `reply` holds what to send
   std::string reply;
+  // When set, the command is also re-run when one of its keys is deleted or comes to hold
+  // another type (XREADGROUP, which Redis 7.0 then answers -UNBLOCKED).
+  std::optional<ValueType> vanish_type;
 };
 
 class BlockingRegistry {
@@ -50,6 +57,9 @@ class BlockingRegistry {
   // The waiters of (db, key), oldest first (a copy: serving changes the registry).
   std::vector<BlockedState*> waiters(int db, std::string_view key) const;
   BlockedState* find_client(uint64_t client_id) const;
+  // Signals the keys of waiters with a vanish_type that are now missing or of another type.
+  // Cheap when no such waiter exists. REQUIRES: keyspace lock exclusive.
+  void signal_vanished(const Keyspace& keyspace);
   size_t blocked_count() const { return blocked_.size(); }
   size_t keys_count() const { return by_key_.size(); }
 
@@ -58,6 +68,7 @@ class BlockingRegistry {
   std::unordered_map<std::string, std::deque<BlockedState*>> by_key_;
   std::vector<BlockedState*> blocked_;
   std::vector<std::pair<int, std::string>> ready_;
+  size_t vanish_waiters_ = 0;  // waiters with a vanish_type
 };
 
 }  // namespace rd

@@ -55,6 +55,9 @@ std::string dump(const Keyspace& ks) {
           line += "hash";
           v.hash().for_each([&](std::string_view f, std::string_view x) { items.push_back(std::string(f) + "=" + std::string(x)); });
           break;
+        default:
+          line += "other";  // streams have their own round-trip tests
+          break;
       }
       std::sort(items.begin(), items.end());
       for (const std::string& item : items) line += " " + item;
@@ -280,7 +283,8 @@ TEST_CASE("rdb: decodes every encoding Redis writes for our types") {
 
 TEST_CASE("rdb: unsupported content gives a clear error") {
   Keyspace ks(16);
-  CHECK(load(rdb_file("\xfe\x00\x0f"s + str("stream") + str("x")), ks).error.find("Stream") == 0);
+  // Streams load (stream_test.cc, test/e2e/streams_persistence_test.py); a damaged one fails.
+  CHECK(!load(rdb_file("\xfe\x00\x0f"s + str("stream") + str("x")), ks).error.empty());
   CHECK(load(rdb_file("\xf5"s + str("lib")), ks).error.find("Functions") == 0);
   CHECK(load(rdb_file("\x07"s + str("mod")), ks).error.find("Module") == 0);
   CHECK(load(rdb_file("\xfe\x20"s), ks).error.find("databases") != std::string::npos);

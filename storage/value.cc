@@ -3,6 +3,7 @@
 #include "storage/hash.h"
 #include "storage/list.h"
 #include "storage/set.h"
+#include "storage/stream.h"
 #include "storage/zset.h"
 #include "storage/numbers.h"
 
@@ -15,6 +16,7 @@ std::string_view value_type_name(ValueType type) {
     case ValueType::kSet: return "set";
     case ValueType::kZSet: return "zset";
     case ValueType::kHash: return "hash";
+    case ValueType::kStream: return "stream";
   }
   return "none";
 }
@@ -40,6 +42,7 @@ std::string_view encoding_name(const Value& value, bool string_is_raw) {
     case ValueType::kSet: return value.set().encoding_name();
     case ValueType::kZSet: return value.zset().encoding_name();
     case ValueType::kHash: return value.hash().encoding_name();
+    case ValueType::kStream: return "stream";
   }
   return "unknown";
 }
@@ -59,6 +62,7 @@ Value::Value(std::unique_ptr<ListValue> list) : data_(std::move(list)) {}
 Value::Value(std::unique_ptr<SetValue> set) : data_(std::move(set)) {}
 Value::Value(std::unique_ptr<ZSetValue> zset) : data_(std::move(zset)) {}
 Value::Value(std::unique_ptr<HashValue> hash) : data_(std::move(hash)) {}
+Value::Value(std::unique_ptr<StreamValue> stream) : data_(std::move(stream)) {}
 Value::~Value() = default;
 Value::Value(Value&&) noexcept = default;
 Value& Value::operator=(Value&&) noexcept = default;
@@ -70,6 +74,7 @@ Value Value::clone() const {
     case ValueType::kSet: return Value(set().clone());
     case ValueType::kZSet: return Value(zset().clone());
     case ValueType::kHash: return Value(hash().clone());
+    case ValueType::kStream: return Value(stream().clone());
   }
   return Value();
 }

@@ -1,5 +1,6 @@
 // The value stored under a key: a small closed set of types. Each container type lives in its
-// own header (list.h, hash.h, set.h, zset.h) and is the one place that knows its encodings.
+// own header (list.h, hash.h, set.h, zset.h, stream.h) and is the one place that knows its
+// encodings.
 //
 // Not thread-safe: guarded by the keyspace lock like the database that holds it.
 #pragma once
@@ -16,6 +17,7 @@ class ListValue;
 class SetValue;
 class ZSetValue;
 class HashValue;
+class StreamValue;
 
 // When the compact encodings of small collections convert to their large ones. The values
 // come from the config (hash-max-listpack-entries, ...); the server keeps a current copy.
@@ -29,9 +31,9 @@ struct EncodingLimits {
 };
 
 // The order matches the variant below.
-enum class ValueType : uint8_t { kString = 0, kList = 1, kSet = 2, kZSet = 3, kHash = 4 };
+enum class ValueType : uint8_t { kString = 0, kList = 1, kSet = 2, kZSet = 3, kHash = 4, kStream = 5 };
 
-// The name TYPE reports: "string", "list", "set", "zset", "hash".
+// The name TYPE reports: "string", "list", "set", "zset", "hash", "stream".
 std::string_view value_type_name(ValueType type);
 
 class Value;
@@ -50,6 +52,7 @@ class Value {
   explicit Value(std::unique_ptr<SetValue> set);
   explicit Value(std::unique_ptr<ZSetValue> zset);
   explicit Value(std::unique_ptr<HashValue> hash);
+  explicit Value(std::unique_ptr<StreamValue> stream);
   ~Value();
   Value(Value&&) noexcept;
   Value& operator=(Value&&) noexcept;
@@ -70,13 +73,15 @@ class Value {
   const ZSetValue& zset() const { return *std::get<std::unique_ptr<ZSetValue>>(data_); }
   HashValue& hash() { return *std::get<std::unique_ptr<HashValue>>(data_); }
   const HashValue& hash() const { return *std::get<std::unique_ptr<HashValue>>(data_); }
+  StreamValue& stream() { return *std::get<std::unique_ptr<StreamValue>>(data_); }
+  const StreamValue& stream() const { return *std::get<std::unique_ptr<StreamValue>>(data_); }
 
   // A deep copy (COPY, DEBUG RELOAD round trips in tests).
   Value clone() const;
 
  private:
   std::variant<std::string, std::unique_ptr<ListValue>, std::unique_ptr<SetValue>,
-               std::unique_ptr<ZSetValue>, std::unique_ptr<HashValue>>
+               std::unique_ptr<ZSetValue>, std::unique_ptr<HashValue>, std::unique_ptr<StreamValue>>
       data_;
 };
 
