@@ -10,6 +10,8 @@
 //              set:    xor(k, member) for each member
 //              zset:   e = 0; mix(e, member); mix(e, "%.17g" of score); xor(k, e)
 //              hash:   e = 0; mix(e, field); mix(e, value); xor(k, e)
+//              stream: for each entry: mix(k, "<ms>.<seq>"); mix(k, field); mix(k, value)...
+//                      (consumer groups are not part of it); the type is Redis's 6
 //              expiry: xor(k, "!!expire!!")
 //   dataset:  for each non-empty db: mix(final, htonl(db)); for each key: xor(final, k)
 // Integers stored in compact encodings count as their decimal text, as Redis decodes them.
@@ -23,6 +25,7 @@
 #include "storage/list.h"
 #include "storage/rdb.h"
 #include "storage/set.h"
+#include "storage/stream.h"
 #include "storage/zset.h"
 
 namespace rd {
@@ -137,7 +140,8 @@ void mix_u32_be(Digest& d, uint32_t v) {
 }
 
 void add_value(Digest& d, const Value& value) {
-  mix_u32_be(d, static_cast<uint32_t>(value.type()));
+  // Redis's type numbers: OBJ_STREAM is 6 (5 is modules).
+  mix_u32_be(d, value.is(ValueType::kStream) ? 6 : static_cast<uint32_t>(value.type()));
   switch (value.type()) {
     case ValueType::kString:
       mix_digest(d, value.str());
@@ -166,6 +170,18 @@ void add_value(Digest& d, const Value& value) {
         xor_digest(d, e.data(), e.size());
       });
       break;
+    case ValueType::kStream: {
+      StreamValue::Iterator it(value.stream(), StreamId{}, StreamId::max(), false);
+      while (it.next()) {
+        const std::string id = std::to_string(it.id().ms) + "." + std::to_string(it.id().seq);
+        mix_digest(d, id);
+        for (const StreamField& f : it.fields()) {
+          mix_digest(d, f.field);
+          mix_digest(d, f.value);
+        }
+      }
+      break;
+    }
   }
 }
 
@@ -186,6 +202,17 @@ std::string hex(const Digest& d) {
 }
 
 }  // namespace
+
+std::string sha1_hex(std::string_view data) {
+  static const char kHex[] = "0123456789abcdef";
+  const Digest d = sha1(data.data(), data.size());
+  std::string out(40, '0');
+  for (size_t i = 0; i < d.size(); i++) {
+    out[2 * i] = kHex[d[i] >> 4];
+    out[2 * i + 1] = kHex[d[i] & 0xF];
+  }
+  return out;
+}
 
 std::string keyspace_digest_hex(const Keyspace& keyspace, int64_t now_ms) {
   (void)now_ms;  // like Redis, logically expired keys not yet deleted still count
@@ -219,6 +246,7 @@ size_t value_length(const Value& value) {
     case ValueType::kSet: return value.set().size();
     case ValueType::kZSet: return value.zset().size();
     case ValueType::kHash: return value.hash().size();
+    case ValueType::kStream: return value.stream().length();
   }
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "storage/db.h"
 
@@ -19,5 +20,7 @@ std::string value_digest_hex(const Value& value, bool has_expire = false);
 size_t serialized_length_estimate(const Value& value);
 // Number of elements (1 for strings).
 size_t value_length(const Value& value);
+// SHA-1 of `data` as 40 lowercase hex characters (script SHAs, redis.sha1hex).
+std::string sha1_hex(std::string_view data);
 
 }  // namespace rd

@@ -55,6 +55,14 @@ bool rdb_save(const Keyspace& keyspace, const RdbSaveOptions& options, RdbSink& 
 // The size of `value` once serialized (DEBUG OBJECT serializedlength).
 size_t rdb_serialized_length(const Value& value, bool compress);
 
+// ---- one value: DUMP / RESTORE / MIGRATE payloads ----
+// The value's RDB type byte followed by the value, exactly as a save writes it.
+std::string rdb_encode_value(const Value& value, bool compress);
+// Decodes a type byte and one value from the start of `data` (trailing bytes are ignored, as
+// Redis's RESTORE ignores them). Only the value types Redis 7.0 knows (0..7, 9..19) are
+// accepted, and empty collections are refused. Returns "" or the reason it failed.
+std::string rdb_decode_value(std::string_view data, const EncodingLimits& limits, Value* out);
+
 struct RdbLoadResult {
   std::string error;  // "" on success
   RdbReplicationInfo replication;
@@ -64,9 +72,11 @@ struct RdbLoadResult {
 
 // Loads an RDB image into `keyspace` (which the caller has emptied if it wants a replacement).
 // Accepts versions 1..12. `skip_expired`: masters drop keys already expired in the file.
+// `allow_duplicates` (DEBUG RELOAD MERGE): a key already present is replaced by the file's,
+// instead of failing the load.
 // REQUIRES: keyspace lock exclusive (or exclusive ownership before the server starts).
 RdbLoadResult rdb_load(RdbSource& source, Keyspace& keyspace, const EncodingLimits& limits, int64_t now_ms,
-                       bool skip_expired);
+                       bool skip_expired, bool allow_duplicates = false);
 
 // Sinks and sources over memory (tests, DEBUG OBJECT, AOF preamble detection).
 class StringSink : public RdbSink {

@@ -70,6 +70,27 @@ TEST_CASE("lzf: incompressible data does not fit a smaller buffer") {
   CHECK(rdb::lzf_compress(noise.data(), noise.size(), out.data(), out.size()) == 0);
 }
 
+TEST_CASE("lzf: the same output as Redis's liblzf") {
+  // Vectors from DUMP of real Redis 7.0 (the bytes after the two LZF lengths).
+  auto compress = [](const std::string& in) {
+    std::string out(in.size() - 4, '\0');
+    size_t n = rdb::lzf_compress(in.data(), in.size(), out.data(), out.size());
+    out.resize(n);
+    return out;
+  };
+  // 21 and 22 bytes: the first 16 comparisons of a match ignore the length limit.
+  CHECK(compress(std::string(21, 'a')) == std::string("\x01" "aa" "\xe0\x0a\x00", 6));
+  CHECK(compress(std::string(22, 'a')) == std::string("\x01" "aa" "\xe0\x0a\x00\x00" "a", 8));
+  CHECK(compress(std::string(23, 'a')) == std::string("\x01" "aa" "\xe0\x0a\x00\x01" "aa", 9));
+  CHECK(compress(std::string(600, 'a')) ==
+        std::string("\x01" "aa" "\xe0\xff\x00\xe0\xff\x00\xe0\x3b\x00\x01" "aa", 15));
+  std::string abcd;
+  for (int i = 0; i < 10; i++) abcd += "abcd";
+  CHECK(compress(abcd) == std::string("\x04" "abcda" "\xe0\x18\x03\x01" "cd", 12));
+  CHECK(compress("hello world, hello world, hello world!!") ==
+        std::string("\x0d" "hello world, h" "\xe0\x0e\x0c\x01" "!!", 21));
+}
+
 TEST_CASE("lzf: corrupt streams are rejected") {
   std::string out(10, '\0');
   CHECK_FALSE(rdb::lzf_decompress("\x05" "abc", 4, out.data(), 6));   // literal runs past the input

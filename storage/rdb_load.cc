@@ -1,6 +1,6 @@
 // The RDB decoder: versions 1..12, every encoding Redis 7.x writes for strings, lists, sets,
-// sorted sets and hashes (plus the older ziplist/zipmap/quicklist forms). Values are rebuilt
-// through the containers' public API. Anything it cannot represent (modules, streams,
+// sorted sets, hashes and streams (plus the older ziplist/zipmap/quicklist forms). Values are
+// rebuilt through the containers' public API. Anything it cannot represent (modules,
 // functions) or any damage ends the load with an error message, never a crash.
 #include <cmath>
 #include <cstdio>
@@ -13,6 +13,7 @@
 #include "storage/rdb.h"
 #include "storage/rdb_codec.h"
 #include "storage/set.h"
+#include "storage/stream.h"
 #include "storage/zset.h"
 
 namespace rd {
@@ -177,13 +178,101 @@ class ValueLoader {
       case rdb::kTypeModule2: fail("Module values are not supported (RDB type " + std::to_string(type) + ")");
       case rdb::kTypeStreamListpacks:
       case rdb::kTypeStreamListpacks2:
-      case 21: fail("Stream values are not supported (RDB type " + std::to_string(type) + ")");
+      case kTypeStreamListpacks3: return stream(out, type);
       default: fail("Unknown RDB value type " + std::to_string(type));
     }
   }
 
  private:
   using Decoder = bool (*)(std::string_view, const rdb::ElementVisitor&);
+  static constexpr uint8_t kTypeStreamListpacks3 = 21;  // Redis 7.2: consumers' active time
+
+  StreamId raw_id() {
+    unsigned char buf[16];
+    in_.read(buf, 16);
+    StreamId id;
+    for (int i = 0; i < 8; i++) {
+      id.ms = (id.ms << 8) | buf[i];
+      id.seq = (id.seq << 8) | buf[8 + i];
+    }
+    return id;
+  }
+
+  // RDB_TYPE_STREAM_LISTPACKS (Redis 5/6), _2 (7.0) and _3 (7.2). Streams may be empty.
+  bool stream(Value* out, uint8_t type) {
+    auto s = std::make_unique<StreamValue>();
+    const uint64_t nodes = in_.length();
+    for (uint64_t i = 0; i < nodes; i++) {
+      std::string key = in_.string();
+      if (key.size() != 16) fail("Stream node key entry is not the size of a stream ID");
+      std::string listpack = in_.string();
+      std::string error = s->load_node(key, listpack);
+      if (!error.empty()) fail(error);
+    }
+    const uint64_t length = in_.length();
+    if (length != s->length()) fail("Stream length inconsistent with its entries");
+    StreamId last;
+    last.ms = in_.length();
+    last.seq = in_.length();
+    s->set_last_id(last);
+    if (type >= rdb::kTypeStreamListpacks2) {
+      StreamId first, max_deleted;
+      first.ms = in_.length();
+      first.seq = in_.length();
+      max_deleted.ms = in_.length();
+      max_deleted.seq = in_.length();
+      s->set_first_id(first);
+      s->set_max_deleted_id(max_deleted);
+      s->set_entries_added(in_.length());
+    } else {
+      // As Redis 7.0 upgrades an older stream: entries added = length, first ID looked up.
+      s->set_entries_added(length);
+      s->set_first_id(s->edge_id(true, true));
+    }
+    if (s->length() > 0 && s->edge_id(false, false) > last) fail("Stream last ID is smaller than its entries");
+    const uint64_t groups = in_.length();
+    for (uint64_t g = 0; g < groups; g++) {
+      std::string name = in_.string();
+      StreamId group_last;
+      group_last.ms = in_.length();
+      group_last.seq = in_.length();
+      int64_t entries_read = type >= rdb::kTypeStreamListpacks2
+                                 ? static_cast<int64_t>(in_.length())
+                                 : s->estimate_distance_from_first_ever_entry(group_last);
+      StreamGroup* group = s->add_group(name, group_last, entries_read);
+      if (group == nullptr) fail("Duplicated consumer group name");
+      const uint64_t pending = in_.length();
+      for (uint64_t i = 0; i < pending; i++) {
+        StreamId id = raw_id();
+        StreamPending nack;
+        nack.delivery_time = static_cast<int64_t>(in_.le(8));
+        nack.delivery_count = in_.length();
+        if (!group->pel.emplace(id, nack).second) fail("Duplicated global PEL entry loading stream consumer group");
+      }
+      const uint64_t consumers = in_.length();
+      for (uint64_t c = 0; c < consumers; c++) {
+        std::string cname = in_.string();
+        const auto seen = static_cast<int64_t>(in_.le(8));
+        if (type >= kTypeStreamListpacks3) in_.le(8);  // active time: not kept by 7.0
+        StreamConsumer* consumer = group->add_consumer(cname, seen);
+        if (consumer == nullptr) fail("Duplicate stream consumer detected");
+        const uint64_t owned = in_.length();
+        for (uint64_t i = 0; i < owned; i++) {
+          StreamId id = raw_id();
+          auto it = group->pel.find(id);
+          if (it == group->pel.end()) fail("Consumer entry not found in group global PEL");
+          if (it->second.consumer != nullptr) fail("Duplicated consumer PEL entry loading a stream consumer group");
+          it->second.consumer = consumer;
+          consumer->pel.emplace(id, &it->second);
+        }
+      }
+      for (const auto& [id, nack] : group->pel) {
+        if (nack.consumer == nullptr) fail("Stream PEL entry without a consumer");
+      }
+    }
+    *out = Value(std::move(s));
+    return true;
+  }
 
   bool list_plain(Value* out) {
     uint64_t len = in_.length();
@@ -356,7 +445,7 @@ void verify_checksum(RdbReader& in, int version) {
 }
 
 void load_all(RdbReader& in, Keyspace& keyspace, const EncodingLimits& limits, int64_t now_ms, bool skip_expired,
-              RdbLoadResult* result) {
+              bool allow_duplicates, RdbLoadResult* result) {
   const int version = read_header(in);
   ValueLoader values(in, limits);
   int db = 0;
@@ -404,7 +493,10 @@ void load_all(RdbReader& in, Keyspace& keyspace, const EncodingLimits& limits, i
       continue;
     }
     Db& target = keyspace.db(db);
-    if (target.find(key) != nullptr) fail("RDB has duplicated key '" + key + "' in DB " + std::to_string(db));
+    if (target.find(key) != nullptr) {
+      if (!allow_duplicates) fail("RDB has duplicated key '" + key + "' in DB " + std::to_string(db));
+      target.erase(key);
+    }
     KeyEntry* entry = target.add(key, std::move(value));
     if (expire != kNoExpire) target.set_expire(entry, expire);
     result->keys_loaded++;
@@ -413,12 +505,29 @@ void load_all(RdbReader& in, Keyspace& keyspace, const EncodingLimits& limits, i
 
 }  // namespace
 
+std::string rdb_decode_value(std::string_view data, const EncodingLimits& limits, Value* out) {
+  StringSource source(data);
+  RdbReader in(source);
+  try {
+    const uint8_t type = in.byte();
+    // Redis 7.0's list of value types: 8 was never used, 20 and later came with 7.2.
+    if (type == 8 || type > rdb::kTypeStreamListpacks2) fail("Unknown RDB value type " + std::to_string(type));
+    ValueLoader values(in, limits);
+    if (!values.load(type, out)) fail("Empty keys are not allowed");
+  } catch (const LoadError& error) {
+    return error.message;
+  } catch (const std::bad_alloc&) {
+    return "Out of memory";
+  }
+  return "";
+}
+
 RdbLoadResult rdb_load(RdbSource& source, Keyspace& keyspace, const EncodingLimits& limits, int64_t now_ms,
-                       bool skip_expired) {
+                       bool skip_expired, bool allow_duplicates) {
   RdbLoadResult result;
   RdbReader in(source);
   try {
-    load_all(in, keyspace, limits, now_ms, skip_expired, &result);
+    load_all(in, keyspace, limits, now_ms, skip_expired, allow_duplicates, &result);
   } catch (const LoadError& error) {
     result.error = error.message + " (at offset " + std::to_string(in.offset()) + ")";
   } catch (const std::bad_alloc&) {

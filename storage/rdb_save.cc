@@ -1,7 +1,8 @@
 // The RDB encoder: writes the keyspace as a version-10 image with the encodings Redis 7.0
 // itself writes: lists as quicklist 2 (8 KB listpack nodes); small hashes and sorted sets as
 // listpacks and small integer sets as intsets when their in-memory encoding is compact;
-// otherwise plain sets/hashes and binary-score sorted sets.
+// otherwise plain sets/hashes and binary-score sorted sets; streams as listpack nodes
+// (RDB_TYPE_STREAM_LISTPACKS_2).
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -15,6 +16,7 @@
 #include "storage/rdb.h"
 #include "storage/rdb_codec.h"
 #include "storage/set.h"
+#include "storage/stream.h"
 #include "storage/zset.h"
 
 namespace rd {
@@ -307,23 +309,28 @@ bool all_canonical_ints(const SetValue& set) {
   return ok;
 }
 
-// Quicklist 2: listpack nodes of at most 8 KB (one element alone may exceed it). The node
-// count comes first, so the split is computed once without building, then built.
+// Whether Redis 7.0 (list-max-listpack-size -2) appends an element of `length` bytes to a
+// quicklist node of `node_bytes` bytes rather than starting a new node: it overestimates the
+// entry's cost as its length plus 8 and allows 8 KB.
+bool fits_quicklist_node(size_t node_bytes, size_t length) { return node_bytes + length + 8 <= kQuicklistNodeBytes; }
+
+// Quicklist 2: listpack nodes split as Redis splits a list built by pushes at the tail (one
+// element alone may exceed the limit). The node count comes first, so the split is computed
+// once without building, then built.
 void write_list(RdbWriter& w, const ListValue& list) {
   uint64_t nodes = 0;
   size_t node_bytes = 0;
   list.for_each([&](std::string_view item) {
-    size_t entry = listpack_entry_size(item);
-    if (node_bytes == 0 || node_bytes + entry > kQuicklistNodeBytes) {
+    if (node_bytes == 0 || !fits_quicklist_node(node_bytes, item.size())) {
       nodes++;
       node_bytes = kListpackHeader + 1;
     }
-    node_bytes += entry;
+    node_bytes += listpack_entry_size(item);
   });
   w.length(nodes);
   ListpackBuilder node;
   list.for_each([&](std::string_view item) {
-    if (!node.empty() && node.bytes() + listpack_entry_size(item) > kQuicklistNodeBytes) {
+    if (!node.empty() && !fits_quicklist_node(node.bytes(), item.size())) {
       w.length(rdb::kQuicklistNodePacked);
       w.string(node.take());
     }
@@ -332,6 +339,51 @@ void write_list(RdbWriter& w, const ListValue& list) {
   if (!node.empty()) {
     w.length(rdb::kQuicklistNodePacked);
     w.string(node.take());
+  }
+}
+
+// Redis 7.0's RDB_TYPE_STREAM_LISTPACKS_2: the nodes (key, listpack), the metadata, then the
+// consumer groups with their PELs (IDs as raw 128-bit big-endian numbers, times as 8-byte
+// little-endian milliseconds) and their consumers (each with the IDs of its pending entries).
+void write_stream(RdbWriter& w, const StreamValue& stream) {
+  auto raw_id = [&](StreamId id) { w.raw(StreamValue::encode_node_key(id).data(), 16); };
+  auto ms_time = [&](int64_t ms) {
+    unsigned char buf[8];
+    for (int i = 0; i < 8; i++) buf[i] = static_cast<unsigned char>(static_cast<uint64_t>(ms) >> (8 * i));
+    w.raw(buf, 8);
+  };
+  w.length(stream.node_count());
+  stream.for_each_node([&](const std::string& key, const std::string& listpack) {
+    w.string(key);
+    w.string(listpack);
+  });
+  w.length(stream.length());
+  w.length(stream.last_id().ms);
+  w.length(stream.last_id().seq);
+  w.length(stream.first_id().ms);
+  w.length(stream.first_id().seq);
+  w.length(stream.max_deleted_id().ms);
+  w.length(stream.max_deleted_id().seq);
+  w.length(stream.entries_added());
+  w.length(stream.groups().size());
+  for (const auto& [name, group] : stream.groups()) {
+    w.string(name);
+    w.length(group->last_id.ms);
+    w.length(group->last_id.seq);
+    w.length(static_cast<uint64_t>(group->entries_read));
+    w.length(group->pel.size());
+    for (const auto& [id, nack] : group->pel) {
+      raw_id(id);
+      ms_time(nack.delivery_time);
+      w.length(nack.delivery_count);
+    }
+    w.length(group->consumers.size());
+    for (const auto& [cname, consumer] : group->consumers) {
+      w.string(cname);
+      ms_time(consumer->seen_time);
+      w.length(consumer->pel.size());
+      for (const auto& [id, nack] : consumer->pel) raw_id(id);
+    }
   }
 }
 
@@ -363,11 +415,15 @@ void write_value(RdbWriter& w, const Value& value) {
         });
         return w.string(lp.take());
       }
+      // Redis writes a skip list from the highest score down (its loader then always inserts
+      // at the head).
       w.length(value.zset().size());
-      value.zset().for_each([&](std::string_view member, double score) {
-        w.string(member);
-        w.binary_double(score);
-      });
+      if (value.zset().size() > 0) {
+        for (ZSetCursor c = value.zset().at(value.zset().size() - 1); c.valid(); c.prev()) {
+          w.string(c.member());
+          w.binary_double(c.score());
+        }
+      }
       return;
     case ValueType::kHash:
       if (compact_hash(value)) {
@@ -384,6 +440,9 @@ void write_value(RdbWriter& w, const Value& value) {
         w.string(v);
       });
       return;
+    case ValueType::kStream:
+      write_stream(w, value.stream());
+      return;
   }
 }
 
@@ -394,6 +453,7 @@ uint8_t type_byte(const Value& value) {
     case ValueType::kSet: return compact_set(value) ? rdb::kTypeSetIntset : rdb::kTypeSet;
     case ValueType::kZSet: return compact_zset(value) ? rdb::kTypeZSetListpack : rdb::kTypeZSet2;
     case ValueType::kHash: return compact_hash(value) ? rdb::kTypeHashListpack : rdb::kTypeHash;
+    case ValueType::kStream: return rdb::kTypeStreamListpacks2;
   }
   return rdb::kTypeString;
 }
@@ -472,6 +532,15 @@ size_t rdb_serialized_length(const Value& value, bool compress) {
   write_value(w, value);
   w.flush();
   return sink.count;
+}
+
+std::string rdb_encode_value(const Value& value, bool compress) {
+  StringSink sink;
+  RdbWriter w(sink, compress);
+  w.byte(type_byte(value));
+  write_value(w, value);
+  w.flush();
+  return std::move(sink.out);
 }
 
 bool StringSource::read(char* data, size_t length) {
