@@ -53,10 +53,24 @@ bool is_space(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0;
 
 }  // namespace
 
+// Argument arrays past this many entries are freed after their command instead of being kept
+// for the next one: a single huge command (SADD with 100k members) must not pin megabytes for
+// the life of the connection (used_memory would not come back down, as in Redis it does).
+constexpr size_t kKeptArgsCapacity = 1024;
+
+template <typename T>
+void clear_and_trim(std::vector<T>& v) {
+  if (v.capacity() > kKeptArgsCapacity) {
+    std::vector<T>().swap(v);
+  } else {
+    v.clear();
+  }
+}
+
 void RequestParser::reset_command_state() {
   expected_args_ = -1;
   scan_pos_ = 0;
-  spans_.clear();
+  clear_and_trim(spans_);
 }
 
 RequestParser::Status RequestParser::fail(std::string message) {
@@ -70,7 +84,7 @@ RequestParser::Status RequestParser::fail(std::string message) {
 }
 
 RequestParser::Status RequestParser::parse(std::string_view input) {
-  args_.clear();
+  clear_and_trim(args_);
   size_t start = 0;
   // Skip empty commands; scan_pos_ > 0 means we are resuming inside a multibulk command.
   while (true) {

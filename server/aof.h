@@ -34,6 +34,7 @@ namespace rd {
 
 class Server;
 class Client;
+class CommandContext;
 
 enum class FsyncPolicy { kAlways, kEverySec, kNo };
 
@@ -70,6 +71,11 @@ class Aof : public WriteConsumer {
   // Replays the files the manifest names into the keyspace. Returns "" or why the server
   // must not start. REQUIRES: no keyspace lock held (commands run through the dispatcher).
   std::string load();
+  // DEBUG LOADAOF: writes and fsyncs what is buffered, then replays the files the manifest on
+  // disk names into the keyspace (which the caller emptied), running each command nested
+  // under the lock the caller holds; nothing is propagated. Returns "" or why it failed.
+  // REQUIRES: keyspace lock exclusive.
+  std::string debug_load(CommandContext& ctx);
 
   // ---- lifecycle ----
   // After loading at startup: creates the directory, a base and an incr file if there are
@@ -131,8 +137,11 @@ class Aof : public WriteConsumer {
   // Writes the current dataset as base number `seq` (synchronously) and lists it.
   std::string write_base(int64_t seq);
   void start_consuming(State state);
-  // Replays one file of commands (aof_load.cc).
-  std::string replay(const std::string& path, bool is_last);
+  // Replays one file of commands (aof_load.cc); `nested`: run them under the lock already
+  // held (DEBUG LOADAOF) instead of through the dispatcher.
+  std::string replay(const std::string& path, bool is_last, CommandContext* nested);
+  // Loads the manifest's files (aof_load.cc).
+  std::string load_files(CommandContext* nested);
   // Writes the manifest through a temp file. REQUIRES: keyspace lock exclusive.
   std::string persist_manifest();
   void delete_history();

@@ -4,11 +4,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
 #include "server/aof.h"
+#include "server/command_context.h"
 #include "server/persistence_files.h"
 #include "server/server.h"
 
@@ -70,7 +72,7 @@ bool is_command(std::string_view arg, const char* name) {
 
 }  // namespace
 
-std::string Aof::replay(const std::string& path, bool is_last) {
+std::string Aof::replay(const std::string& path, bool is_last, CommandContext* nested) {
   std::string data;
   if (!read_whole_file(path, &data)) return "Fatal error: can't open the append log file " + path + " for reading";
   const std::string name = path.substr(path.rfind('/') + 1);
@@ -84,10 +86,32 @@ std::string Aof::replay(const std::string& path, bool is_last) {
   size_t valid_up_to = 0;
   size_t before_multi = 0;
   auto run = [&](const std::vector<std::string_view>& command) -> std::string {
-    if (server_.commands.find(command[0]) == nullptr) {
+    const CommandSpec* spec = server_.commands.find(command[0]);
+    if (spec == nullptr) {
       return "Unknown command '" + std::string(command[0]) + "' reading the append only file " + name;
     }
-    server_.execute(fake, command);
+    if (nested == nullptr) {
+      server_.execute(fake, command);
+      fake.output.clear();
+      return "";
+    }
+    // Under the caller's lock: resolve the subcommand and check the arity as the dispatcher
+    // would, then run the handler nested; what it propagates stays in `sink` (dropped).
+    if (!spec->subcommands.empty() && command.size() >= 2) {
+      std::string sub(command[1]);
+      for (char& ch : sub) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      auto it = spec->subcommands.find(sub);
+      if (it == spec->subcommands.end()) return "Unknown command '" + std::string(command[0]) + " " + sub + "' reading the append only file " + name;
+      spec = it->second.get();
+    }
+    const int argc = static_cast<int>(command.size());
+    if (spec->handler == nullptr || (spec->arity > 0 && argc != spec->arity) || argc < -spec->arity) {
+      return "Wrong number of arguments for '" + spec->name + "' reading the append only file " + name;
+    }
+    Reply reply(&fake.output, 2);
+    CommandContext sink(server_, fake, *spec, command, reply, 0);
+    sink.now_ms = nested->now_ms;
+    server_.execute_nested(sink, fake, reply, *spec, command);
     fake.output.clear();
     return "";
   };
@@ -149,9 +173,26 @@ std::string Aof::replay(const std::string& path, bool is_last) {
 
 std::string Aof::load() {
   read_config();
+  std::string error = load_files(nullptr);
+  if (error.empty()) server_.reset_stats();
+  return error;
+}
+
+std::string Aof::debug_load(CommandContext& ctx) {
+  if (enabled()) {
+    flush_and_sync();
+  } else {
+    read_config();
+  }
+  return load_files(&ctx);
+}
+
+std::string Aof::load_files(CommandContext* nested) {
   const std::string manifest_path = join_path(dir_, aof_manifest_name(filename_));
   std::string text;
-  if (!read_whole_file(manifest_path, &text)) return "";  // no AOF yet: start empty
+  if (!read_whole_file(manifest_path, &text)) {  // no AOF yet: start empty (DEBUG LOADAOF: an error)
+    return nested == nullptr ? "" : "The AOF manifest file " + manifest_path + " doesn't exist";
+  }
   if (std::string error = AofManifest::parse(text, &manifest_); !error.empty()) {
     return "Invalid AOF manifest file " + manifest_path + ": " + error;
   }
@@ -177,7 +218,7 @@ std::string Aof::load() {
         return "Bad file format reading the append only file " + files[i].name + ": " + result.error;
       }
       server_.log('*', "Reading RDB base file on AOF loading...");
-    } else if (std::string error = replay(path, is_last); !error.empty()) {
+    } else if (std::string error = replay(path, is_last, nested); !error.empty()) {
       return error;
     }
     server_.log('*', "DB loaded from " + std::string(files[i].type == 'b' ? "base" : "incr") + " file " + files[i].name);
@@ -185,7 +226,6 @@ std::string Aof::load() {
   char took[96];
   std::snprintf(took, sizeof(took), "DB loaded from append only file: %.3f seconds", static_cast<double>(unix_time_ms() - started) / 1000);
   server_.log('*', took);
-  server_.reset_stats();
   return "";
 }
 

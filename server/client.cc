@@ -86,6 +86,7 @@ bool Client::deliver(std::string_view bytes, size_t hard_limit) {
   {
     std::lock_guard<std::mutex> lock(async_mutex_);
     outbox_.append(bytes);
+    outbox_nonempty_.store(!outbox_.empty(), std::memory_order_release);
     overflow = hard_limit > 0 && outbox_.size() > hard_limit;
     if (!overflow && wake_fd_.valid()) {
       uint64_t one = 1;
@@ -105,6 +106,7 @@ void Client::take_outbox(std::string* out) {
     out->append(outbox_);
   }
   outbox_.clear();
+  outbox_nonempty_.store(false, std::memory_order_release);
 }
 
 size_t Client::outbox_size() const {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "protocol/request_parser.h"
+#include "server/acl_client.h"
 #include "server/blocking.h"
 #include "server/fd.h"
 
@@ -39,7 +40,8 @@ enum ClientFlag : uint32_t {
 };
 
 // CLIENT REPLY: whether replies are sent.
-enum class ReplyMode { kOn, kOff, kSkip };
+// kSkip: the next command's reply is dropped; kSkipping: this command's reply is dropped.
+enum class ReplyMode { kOn, kOff, kSkip, kSkipping };
 
 // A command queued inside MULTI: the arguments are owned copies.
 struct QueuedCommand {
@@ -70,6 +72,7 @@ class Client {
   std::string output;         // replies of the current batch
   RequestParser parser;
   bool authenticated = false;
+  AclClientState acl;  // the ACL user it runs as (see server/acl_client.h for its locking)
   ReplyMode reply_mode = ReplyMode::kOn;
   std::vector<QueuedCommand> multi_queue;
   bool multi_dirty = false;         // a queued command failed to queue: EXEC aborts
@@ -114,6 +117,8 @@ class Client {
   // Moves whatever the outbox holds into `out` (connection thread).
   void take_outbox(std::string* out);
   size_t outbox_size() const;
+  // True when the outbox holds bytes (cheap: checked before every flush).
+  bool has_outbox() const { return outbox_nonempty_.load(std::memory_order_acquire); }
   // Wakes the connection thread if it waits in poll() (blocked command, async mode).
   void wake();
   // The eventfd the connection thread polls; created on first use by the connection thread.
@@ -132,6 +137,7 @@ class Client {
 
   mutable std::mutex async_mutex_;
   std::string outbox_;  // Protected by async_mutex_
+  std::atomic<bool> outbox_nonempty_{false};
   UniqueFd wake_fd_;    // Protected by async_mutex_ (created once, then only read)
 };
 

@@ -17,14 +17,17 @@
 // changes is propagated verbatim unless it calls propagate_as()/no_propagate().
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "protocol/reply.h"
 #include "server/blocking.h"
+#include "server/notify.h"
 #include "storage/db.h"
 
 namespace rd {
@@ -70,11 +73,17 @@ class CommandContext {
   bool select_db(int index);
 
   // ---- keyspace access ----
-  // Read path: a logically expired key is reported absent (it is deleted later by a write or
-  // the active expiry cycle). Counts keyspace hits/misses and refreshes the access clock.
-  KeyEntry* lookup_read(std::string_view key);
-  // Like lookup_read but without statistics or access-clock updates (EXISTS, TYPE, TTL...).
+  // Read path, as Redis's lookupKeyRead: a logically expired key is reported absent, and on a
+  // master deleted ("expired" event, DEL propagated): at once when the command holds the
+  // exclusive lock (write commands, EXEC, served waiters), else by the dispatcher right after
+  // the command. Counts keyspace hits/misses, publishes "keymiss" for an absent key, and
+  // (unless `touch` is false: EXISTS, TYPE, TTL) refreshes the access clock.
+  KeyEntry* lookup_read(std::string_view key, bool touch = true);
+  // No statistics, access-clock update, notification nor deletion (OBJECT, DEBUG...).
   KeyEntry* peek(std::string_view key);
+  // A logically expired key met outside lookups (SCAN, RANDOMKEY): deleted like lookup_read
+  // deletes one. REQUIRES: the key is expired at now_ms.
+  void expire_lazily(std::string_view key);
   // Write path: on a master an expired key is deleted (and DEL propagated) before returning.
   // REQUIRES: exclusive lock.
   KeyEntry* lookup_write(std::string_view key);
@@ -89,6 +98,14 @@ class CommandContext {
   // Blocked clients waiting on `key` may now be served (list push, zset add, ...).
   void signal_ready(std::string_view key) { signal_ready(db_index_, key); }
   void signal_ready(int db, std::string_view key);
+  // Keyspace notification (notify-keyspace-events) of `event` on `key`, in this command's db
+  // or `db`. Costs one relaxed load when the class is disabled. Call it right after the change,
+  // in Redis's order (e.g. "new" when a key is created, then "set", then "expire").
+  void notify(NotifyClass cls, std::string_view event, std::string_view key) { notify(cls, event, key, db_index_); }
+  void notify(NotifyClass cls, std::string_view event, std::string_view key, int db) {
+    const uint32_t flags = notify_flags_->load(std::memory_order_relaxed);
+    if ((flags & notify_bit(cls)) != 0) [[unlikely]] publish_keyspace_event(server, flags, event, key, db);
+  }
   // Extra changes to count without a key (FLUSHALL counts every key).
   void add_dirty(int64_t changes) { dirty_ += changes; }
   int64_t dirty() const { return dirty_; }
@@ -111,9 +128,29 @@ class CommandContext {
   // deadline_ms: absolute unix ms, 0 = forever. Only valid when may_block().
   void block(std::vector<std::string> keys, int64_t deadline_ms, TimeoutReply timeout_reply);
   bool blocked() const { return blocked_; }
+  // With block(): the arguments the waiter is re-run with instead of its own (XREAD keeps the
+  // IDs "$" stood for when it blocked).
+  void set_block_args(std::vector<std::string> args) { block_args_ = std::move(args); }
+  // With block(): also re-run when a key is deleted or stops holding `type` (BlockedState).
+  void set_block_vanish_type(ValueType type) { block_vanish_type_ = type; }
+
+  // Inside EXEC or a script: the outer command wraps what this one propagates (a script
+  // running inside EXEC must not add its own MULTI/EXEC).
+  bool nested() const { return nested_; }
 
   // ---- used by the dispatcher ----
   void set_may_block(bool may) { may_block_ = may; }
+  void set_nested(bool nested) { nested_ = nested; }
+  // The command runs under the exclusive keyspace lock (lookup_read may delete expired keys).
+  void set_exclusive(bool exclusive) { exclusive_ = exclusive; }
+  // Under the shared lock, the expired keys a read met, to delete (publishing "expired") right
+  // after the command, and, after the first of them, the keymiss events, so that the events
+  // keep Redis's order ("expired" before the key's "keymiss").
+  struct Deferred {
+    std::string key;
+    bool keymiss;  // false: delete the key if it is still expired
+  };
+  std::vector<Deferred>& deferred() { return deferred_; }
   void set_retrying_blocked(bool retrying) { retrying_blocked_ = retrying; }
   bool retrying_blocked() const { return retrying_blocked_; }
   // While a waiter is re-run: the key whose signal woke it. Redis 7.0 serves a waiter from
@@ -125,15 +162,21 @@ class CommandContext {
   std::vector<Propagation>& propagations() { return propagations_; }
   const std::vector<Propagation>& rewrites() const { return rewrites_; }
   std::vector<std::string>& block_keys() { return block_keys_; }
+  std::vector<std::string>& block_args() { return block_args_; }
+  std::optional<ValueType> block_vanish_type() const { return block_vanish_type_; }
   int64_t block_deadline() const { return block_deadline_; }
   TimeoutReply block_timeout_reply() const { return block_timeout_reply_; }
 
  private:
   int db_index_;
+  const std::atomic<uint32_t>* notify_flags_;  // Server::notify_keyspace_events
   int64_t dirty_ = 0;
+  bool exclusive_ = false;
+  std::vector<Deferred> deferred_;
   bool propagation_suppressed_ = false;
   bool has_rewrite_ = false;
   bool may_block_ = true;
+  bool nested_ = false;
   bool retrying_blocked_ = false;
   std::string_view ready_key_;
   bool blocked_ = false;
@@ -142,6 +185,8 @@ class CommandContext {
   std::vector<Propagation> propagations_;
   std::vector<Propagation> rewrites_;
   std::vector<std::string> block_keys_;
+  std::vector<std::string> block_args_;
+  std::optional<ValueType> block_vanish_type_;
   int64_t block_deadline_ = 0;
   TimeoutReply block_timeout_reply_ = TimeoutReply::kNullArray;
 

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "protocol/request_parser.h"
+#include "server/acl.h"
 #include "storage/glob.h"
 #include "storage/numbers.h"
 
@@ -293,6 +294,14 @@ std::string Config::load_text(std::string_view text) {
       return fatal_report(line_number, line, "Unbalanced quotes in configuration line");
     }
     if (args.empty()) continue;
+    if (equals_nocase(args[0], "user") && args.size() >= 2) {  // an ACL user (server/acl.h)
+      std::lock_guard<std::mutex> lock(mutex_);
+      std::string error = acl_check_user_line(args, user_lines_);
+      if (!error.empty()) return fatal_report(line_number, line, error);
+      user_lines_.push_back(std::move(args));
+      if (end == text.size()) break;
+      continue;
+    }
     const ParamSpec* spec = find(args[0]);
     if (spec == nullptr) return fatal_report(line_number, line, "Bad directive or wrong number of arguments");
     std::vector<std::string> values(args.begin() + 1, args.end());
@@ -331,6 +340,11 @@ std::string Config::load_options(const std::vector<std::vector<std::string>>& op
     }
   }
   return "";
+}
+
+std::vector<std::vector<std::string>> Config::user_lines() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return user_lines_;
 }
 
 std::vector<std::pair<std::string, std::string>> Config::matching(std::string_view pattern) const {

@@ -59,6 +59,10 @@ class Config {
   // Every (name, value) whose name matches `pattern`, aliases included (CONFIG GET).
   std::vector<std::pair<std::string, std::string>> matching(std::string_view pattern) const;
 
+  // The config file's `user <name> <rules...>` lines (ACL users), in order: checked when read
+  // (acl_check_user_line), created by the ACL subsystem at startup (Acl::load_at_startup).
+  std::vector<std::vector<std::string>> user_lines() const;
+
  private:
   std::string set_locked(const ParamSpec& spec, const std::vector<std::string>& args, bool at_startup);
   std::string set_special(const ParamSpec& spec, const std::string& joined, bool at_startup);
@@ -66,6 +70,7 @@ class Config {
   mutable std::mutex mutex_;
   std::map<std::string, std::string, std::less<>> values_;  // canonical name -> value
   bool save_set_at_startup_ = false;  // the first `save` line replaces the default
+  std::vector<std::vector<std::string>> user_lines_;  // Protected by mutex_
 };
 
 // Parses a memory value like Redis: "100", "1k" (1000), "1kb" (1024), "2mb", "1gb".

@@ -87,8 +87,8 @@ const std::vector<ParamSpec>& config_params() {
     {"lazyfree-lazy-server-del", "", ParamType::kBool, "no", "", 0, 0, false},
     {"lazyfree-lazy-user-del", "", ParamType::kBool, "no", "", 0, 0, false},
     {"lazyfree-lazy-user-flush", "", ParamType::kBool, "no", "", 0, 0, false},
-    {"lfu-decay-time", "", ParamType::kInt, "1", "", 0, INT64_MAX, false},
-    {"lfu-log-factor", "", ParamType::kInt, "10", "", 0, INT64_MAX, false},
+    {"lfu-decay-time", "", ParamType::kInt, "1", "", 0, INT32_MAX, false},
+    {"lfu-log-factor", "", ParamType::kInt, "10", "", 0, INT32_MAX, false},
     {"list-compress-depth", "", ParamType::kInt, "0", "", 0, INT64_MAX, false},
     {"list-max-listpack-size", "list-max-ziplist-size", ParamType::kSpecial, "-2", "", 0, 0, false},
     {"logfile", "", ParamType::kSpecial, "", "", 0, 0, true},
@@ -99,9 +99,9 @@ const std::vector<ParamSpec>& config_params() {
     {"maxclients", "", ParamType::kInt, "10000", "", 1, 2147483647, false},
     {"maxmemory", "", ParamType::kMemory, "0", "", 0, INT64_MAX, false},
     {"maxmemory-clients", "", ParamType::kSpecial, "0", "", 0, 0, false},
-    {"maxmemory-eviction-tenacity", "", ParamType::kInt, "10", "", 0, INT64_MAX, false},
+    {"maxmemory-eviction-tenacity", "", ParamType::kInt, "10", "", 0, 100, false},
     {"maxmemory-policy", "", ParamType::kEnum, "noeviction", "volatile-lru volatile-lfu volatile-random volatile-ttl allkeys-lru allkeys-lfu allkeys-random noeviction", 0, 0, false},
-    {"maxmemory-samples", "", ParamType::kInt, "5", "", 0, INT64_MAX, false},
+    {"maxmemory-samples", "", ParamType::kInt, "5", "", 1, INT32_MAX, false},
     {"min-replicas-max-lag", "min-slaves-max-lag", ParamType::kInt, "10", "", 0, INT64_MAX, false},
     {"min-replicas-to-write", "min-slaves-to-write", ParamType::kInt, "0", "", 0, INT64_MAX, false},
     {"no-appendfsync-on-rewrite", "", ParamType::kBool, "no", "", 0, 0, false},
@@ -146,7 +146,7 @@ const std::vector<ParamSpec>& config_params() {
     {"shutdown-on-sigint", "", ParamType::kSpecial, "default", "", 0, 0, false},
     {"shutdown-on-sigterm", "", ParamType::kSpecial, "default", "", 0, 0, false},
     {"shutdown-timeout", "", ParamType::kInt, "10", "", 0, INT64_MAX, false},
-    {"slowlog-log-slower-than", "", ParamType::kInt, "10000", "", 0, INT64_MAX, false},
+    {"slowlog-log-slower-than", "", ParamType::kInt, "10000", "", -1, INT64_MAX, false},
     {"slowlog-max-len", "", ParamType::kInt, "128", "", 0, INT64_MAX, false},
     {"socket-mark-id", "", ParamType::kInt, "0", "", 0, INT64_MAX, false},
     {"stop-writes-on-bgsave-error", "", ParamType::kBool, "yes", "", 0, 0, false},
@@ -184,6 +184,10 @@ const std::vector<ParamSpec>& config_params() {
     {"unixsocketperm", "", ParamType::kInt, "0", "", 0, INT64_MAX, true},
     {"zset-max-listpack-entries", "zset-max-ziplist-entries", ParamType::kInt, "128", "", 0, INT64_MAX, false},
     {"zset-max-listpack-value", "zset-max-ziplist-value", ParamType::kInt, "64", "", 0, INT64_MAX, false},
+    // Hidden in Redis (absent from CONFIG GET *), used by test suites to slow saves and loads.
+    {"key-load-delay", "", ParamType::kInt, "0", "", INT32_MIN, INT32_MAX, false},
+    {"rdb-key-save-delay", "", ParamType::kInt, "0", "", INT32_MIN, INT32_MAX, false},
+    {"loading-process-events-interval-bytes", "", ParamType::kInt, "2097152", "", 1024, INT32_MAX, false},
   };
   return params;
 }

@@ -162,6 +162,13 @@ class Connection {
         return false;
       }
       ExecStatus result = server_.execute(client_, parser.args());
+      if (client_.has_flag(kClientReplica)) {
+        // PSYNC/SYNC made this connection a replica: after its +FULLRESYNC/+CONTINUE, the
+        // replication code owns the socket until the replica goes away.
+        flush();
+        server_.replication->serve_replica(client_, input_.pending());
+        return false;
+      }
       if (result == ExecStatus::kBlocked && !wait_blocked()) return false;
       if (result == ExecStatus::kClose) return false;
       if (async_mode()) {
@@ -211,25 +218,26 @@ class Connection {
     return true;
   }
 
+  // Sends the outbox (pub/sub messages, and replies routed through it while subscribed), then
+  // this batch's replies. Everything in the outbox precedes `output`: a client entering the
+  // subscribed state moves its pending output into the outbox first.
   bool flush() {
     bool ok = !client_.killed();
-    if (!client_.output.empty()) {
-      server_.persistence->sync_before_reply(client_);
-      ok = write_all(client_.fd(), client_.output.data(), client_.output.size());
-      server_.stats.net_output_bytes.fetch_add(client_.output.size(), std::memory_order_relaxed);
-      if (client_.output.capacity() > kShrinkThreshold) {
-        std::string().swap(client_.output);
-      } else {
-        client_.output.clear();
-      }
-    }
-    if (ok && async_mode()) {
+    if (ok && (client_.has_outbox() || !client_.output.empty())) server_.persistence->sync_before_reply(client_);
+    if (ok && client_.has_outbox()) {
       std::string queued;
       client_.take_outbox(&queued);
-      if (!queued.empty()) {
-        ok = ok && write_all(client_.fd(), queued.data(), queued.size());
-        server_.stats.net_output_bytes.fetch_add(queued.size(), std::memory_order_relaxed);
-      }
+      ok = write_all(client_.fd(), queued.data(), queued.size());
+      server_.stats.net_output_bytes.fetch_add(queued.size(), std::memory_order_relaxed);
+    }
+    if (ok && !client_.output.empty()) {
+      ok = write_all(client_.fd(), client_.output.data(), client_.output.size());
+      server_.stats.net_output_bytes.fetch_add(client_.output.size(), std::memory_order_relaxed);
+    }
+    if (client_.output.capacity() > kShrinkThreshold) {
+      std::string().swap(client_.output);
+    } else {
+      client_.output.clear();
     }
     return ok;
   }

@@ -8,7 +8,10 @@
 #include <mutex>
 #include <shared_mutex>
 
+#include "server/acl.h"
 #include "server/command_context.h"
+#include "server/eviction.h"
+#include "server/scripting/scripting.h"
 #include "server/server.h"
 #include "storage/numbers.h"
 
@@ -48,7 +51,7 @@ bool runs_immediately_in_multi(const CommandSpec& spec) {
 CommandContext::CommandContext(Server& srv, Client& c, const CommandSpec& command,
                                const std::vector<std::string_view>& args, Reply& out, int db_index)
     : server(srv), client(c), spec(command), argv(args), reply(out), now_ms(unix_time_ms()),
-      db_index_(db_index) {}
+      db_index_(db_index), notify_flags_(&srv.notify_keyspace_events) {}
 
 Db& CommandContext::db() { return server.keyspace.db(db_index_); }
 Db& CommandContext::db(int index) { return server.keyspace.db(index); }
@@ -67,22 +70,45 @@ KeyEntry* CommandContext::peek(std::string_view key) {
   return entry;
 }
 
-KeyEntry* CommandContext::lookup_read(std::string_view key) {
-  KeyEntry* entry = peek(key);
+KeyEntry* CommandContext::lookup_read(std::string_view key, bool touch) {
+  KeyEntry* entry = db().find(key);
+  // The master link's commands see keys the master still considers alive.
+  if (entry != nullptr && entry->expired_at(now_ms) && !client.has_flag(kClientMaster)) {
+    expire_lazily(key);
+    entry = nullptr;
+  }
   if (entry == nullptr) {
     server.stats.keyspace_misses.fetch_add(1, std::memory_order_relaxed);
+    if (deferred_.empty()) {
+      notify(NotifyClass::kKeyMiss, "keymiss", key);
+    } else if (notify_flags_->load(std::memory_order_relaxed) & notify_bit(NotifyClass::kKeyMiss)) {
+      deferred_.push_back({std::string(key), true});
+    }
     return nullptr;
   }
   server.stats.keyspace_hits.fetch_add(1, std::memory_order_relaxed);
-  entry->access_clock.store(access_clock_now(), std::memory_order_relaxed);
+  if (touch) server.eviction->touch(entry);  // access clock, LFU counter
   return entry;
+}
+
+void CommandContext::expire_lazily(std::string_view key) {
+  if (server.is_replica()) return;  // replicas wait for the master's DEL
+  if (exclusive_) {
+    server.expire_key(this, db_index_, key);
+  } else {
+    deferred_.push_back({std::string(key), false});
+  }
 }
 
 KeyEntry* CommandContext::lookup_write(std::string_view key) { return lookup_write(db_index_, key); }
 
 KeyEntry* CommandContext::lookup_write(int db_index, std::string_view key) {
   KeyEntry* entry = server.keyspace.db(db_index).find(key);
-  if (entry == nullptr || !entry->expired_at(now_ms)) return entry;
+  if (entry == nullptr) return nullptr;
+  if (!entry->expired_at(now_ms)) {
+    server.eviction->touch(entry);  // writes count as accesses too (LRU/LFU), as in Redis
+    return entry;
+  }
   if (client.has_flag(kClientMaster)) return entry;  // the master decides when keys expire
   if (server.is_replica()) return nullptr;           // hidden, but deleted only by the master
   server.expire_key(this, db_index, key);
@@ -156,9 +182,7 @@ namespace {
 // REQUIRES: the lock spec.lock asks for is held.
 void run_handler(Server& server, CommandContext& ctx);
 
-void flush_propagation(Server& server, CommandContext& ctx) {
-  if (ctx.dirty() > 0) server.keyspace.dirty += ctx.dirty();
-  if (!server.write_stream.active()) return;
+void append_propagation(Server& server, CommandContext& ctx) {
   for (const Propagation& p : ctx.propagations()) {
     std::vector<std::string_view> views(p.args.begin(), p.args.end());
     server.write_stream.append(p.db, views.data(), views.size());
@@ -168,9 +192,26 @@ void flush_propagation(Server& server, CommandContext& ctx) {
     server.write_stream.append(ctx.db_index(), ctx.argv.data(), ctx.argv.size());
     return;
   }
+  // Like Redis 7.0, a command propagated as several commands (SPOP with a count) reaches
+  // replicas wrapped in MULTI/EXEC (inside EXEC, the transaction's own wrapper does that).
+  const bool wrap = ctx.rewrites().size() > 1;
+  const std::string_view multi[] = {"MULTI"};
+  const std::string_view exec[] = {"EXEC"};
+  if (wrap) server.write_stream.append(ctx.rewrites().front().db, multi, 1);
   for (const Propagation& p : ctx.rewrites()) {
     std::vector<std::string_view> views(p.args.begin(), p.args.end());
     server.write_stream.append(p.db, views.data(), views.size());
+  }
+  if (wrap) server.write_stream.append(ctx.rewrites().back().db, exec, 1);
+}
+
+void flush_propagation(Server& server, CommandContext& ctx) {
+  if (ctx.dirty() > 0) server.keyspace.dirty += ctx.dirty();
+  if (!server.write_stream.active()) return;
+  append_propagation(server, ctx);
+  // WAIT waits for the replication offset right after this client's last propagated write.
+  if (!ctx.propagations().empty() || (ctx.dirty() > 0 && !ctx.propagation_suppressed())) {
+    ctx.client.wait_target_offset = server.replication->offset();
   }
 }
 
@@ -181,6 +222,7 @@ void Server::expire_key(CommandContext* ctx, int db_index, std::string_view key)
   keyspace.db(db_index).erase(key);
   stats.expired_keys.fetch_add(1, std::memory_order_relaxed);
   watches.touch(db_index, key);
+  notify(NotifyClass::kExpired, "expired", del[1], db_index);
   if (ctx != nullptr) {
     ctx->also_propagate(db_index, std::move(del));
   } else if (write_stream.active()) {
@@ -201,11 +243,16 @@ void Server::wait_while_paused(Client& client, const CommandSpec& spec) {
 
 ExecStatus Server::execute(Client& client, const std::vector<std::string_view>& argv) {
   // CLIENT REPLY OFF/SKIP: run the command, then drop what it replied.
+  // CLIENT REPLY ON during a skipped command turns the skip off, so its +OK is sent.
   const size_t output_before = client.output.size();
-  const bool skip_this = client.reply_mode == ReplyMode::kSkip;
-  if (skip_this) client.reply_mode = ReplyMode::kOn;
+  if (client.reply_mode == ReplyMode::kSkip) client.reply_mode = ReplyMode::kSkipping;
   ExecStatus status = dispatch(client, argv);
-  if (skip_this || client.reply_mode == ReplyMode::kOff) client.output.resize(output_before);
+  if (client.reply_mode == ReplyMode::kSkipping) {
+    client.reply_mode = ReplyMode::kOn;
+    client.output.resize(output_before);
+  } else if (client.reply_mode == ReplyMode::kOff) {
+    client.output.resize(output_before);
+  }
   return status;
 }
 
@@ -254,6 +301,31 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
     spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
     return reject("NOAUTH Authentication required.");
   }
+  // ACL: a user that may run everything (the usual default user) costs one compare here.
+  if (!acl->unrestricted(client)) [[unlikely]] {
+    std::string denied;
+    if (!acl->check_command(client, *spec, argv, in_multi ? AclContext::kMulti : AclContext::kTopLevel, &denied)) {
+      spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
+      return reject(denied);
+    }
+  }
+  // maxmemory (Redis's order: after NOAUTH and the no-multi check, before everything else):
+  // evict if over the limit; if that cannot bring memory under it, refuse what may grow it.
+  if (!(in_multi && spec->has(kCmdNoMulti)) && !scripting->busy() &&
+      eviction->check_command(client, *spec, in_multi)) {
+    spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
+    if (spec->name != "exec") return reject(kOomError);
+    // EXEC of a transaction that may grow memory: the transaction is discarded.
+    {
+      std::unique_lock<std::shared_mutex> lock(keyspace.mutex());
+      discard_transaction(client);
+    }
+    const std::string message = "EXECABORT Transaction discarded because of: " + std::string(kOomError);
+    stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
+    count_error(message);
+    reply.error(message);
+    return ExecStatus::kDone;
+  }
   if (client.has_flag(kClientPubSub) && client.protocol.load(std::memory_order_relaxed) == 2 &&
       !allowed_in_subscribed_context(*spec)) {
     spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
@@ -275,6 +347,11 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
           "the Redis logs for details about the RDB error.");
     }
   }
+  // A script past busy-reply-threshold holds the keyspace: only SCRIPT/FUNCTION KILL and the
+  // like get through (the master link waits for it).
+  if (scripting->busy() && !spec->has(kCmdAllowBusy) && !client.has_flag(kClientMaster)) {
+    return reject(scripting->busy_error());
+  }
   wait_while_paused(client, *spec);
   if (in_multi && !runs_immediately_in_multi(*spec)) {
     if (spec->has(kCmdNoMulti)) return reject("ERR Command not allowed inside a transaction");
@@ -293,25 +370,47 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
       run_handler(*this, ctx);
       break;
     case LockMode::kShared: {
-      std::shared_lock<std::shared_mutex> lock(keyspace.mutex());
-      ctx.now_ms = unix_time_ms();
-      run_handler(*this, ctx);
+      {
+        std::shared_lock<std::shared_mutex> lock(keyspace.mutex());
+        ctx.now_ms = unix_time_ms();
+        run_handler(*this, ctx);
+      }
+      // Expired keys the read found: deleted now, as Redis's read would have ("expired").
+      if (!ctx.deferred().empty()) {
+        std::unique_lock<std::shared_mutex> lock(keyspace.mutex());
+        const int64_t now = unix_time_ms();
+        const int db = ctx.db_index();
+        for (const CommandContext::Deferred& item : ctx.deferred()) {
+          if (item.keymiss) {
+            notify(NotifyClass::kKeyMiss, "keymiss", item.key, db);
+            continue;
+          }
+          KeyEntry* entry = keyspace.db(db).find(item.key);
+          if (entry != nullptr && entry->expired_at(now) && !is_replica()) expire_key(nullptr, db, item.key);
+        }
+      }
       break;
     }
     case LockMode::kExclusive: {
       std::unique_lock<std::shared_mutex> lock(keyspace.mutex());
       ctx.now_ms = unix_time_ms();
+      ctx.set_exclusive(true);
       run_handler(*this, ctx);
       if (ctx.blocked()) {
         auto state = std::make_unique<BlockedState>();
         state->client = &client;
         state->spec = spec;
-        state->args.assign(argv.begin(), argv.end());
+        if (!ctx.block_args().empty()) {
+          state->args = std::move(ctx.block_args());
+        } else {
+          state->args.assign(argv.begin(), argv.end());
+        }
         state->db = ctx.db_index();
         state->protocol = reply.protocol();
         state->keys = std::move(ctx.block_keys());
         state->deadline_ms = ctx.block_deadline();
         state->timeout_reply = ctx.block_timeout_reply();
+        state->vanish_type = ctx.block_vanish_type();
         blocking.add(state.get());
         client.blocked_state = std::move(state);
         client.set_flag(kClientBlocked);
@@ -319,8 +418,14 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
       break;
     }
   }
+  const int64_t duration_us = monotonic_us() - started_us;
   spec->stats.calls.fetch_add(1, std::memory_order_relaxed);
-  spec->stats.usec.fetch_add(static_cast<uint64_t>(monotonic_us() - started_us), std::memory_order_relaxed);
+  spec->stats.usec.fetch_add(static_cast<uint64_t>(duration_us), std::memory_order_relaxed);
+  if (!ctx.blocked()) {  // a blocked command is logged when served (serve_blocked_clients)
+    slowlog.maybe_record(client, *spec, argv.data(), argv.size(), duration_us);
+    latency.maybe_add_command(spec->has(kCmdFast), duration_us);
+  }
+  slowlog.flush_after_writer();  // blocked commands this one served are logged after it
   stats.total_commands_processed.fetch_add(1, std::memory_order_relaxed);
   if (client.output.size() > output_before && client.output[output_before] == '-' &&
       !ctx.error_not_counted) {
@@ -330,6 +435,9 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
     count_error(std::string_view(client.output).substr(output_before + 1, line_end - output_before - 1));
   }
   client.last_command.store(spec, std::memory_order_relaxed);
+  if (monitors.active() && !spec->has(kCmdSkipMonitor) && !spec->has(kCmdAdmin)) {
+    monitors.feed(client, ctx.db_index(), argv.data(), argv.size());
+  }
   if (ctx.blocked()) return ExecStatus::kBlocked;
   return client.has_flag(kClientCloseAfterReply) ? ExecStatus::kClose : ExecStatus::kDone;
 }
@@ -340,6 +448,7 @@ void run_handler(Server& server, CommandContext& ctx) {
   ctx.spec.handler(ctx);
   if (ctx.spec.lock != LockMode::kExclusive) return;
   flush_propagation(server, ctx);
+  server.blocking.signal_vanished(server.keyspace);  // XREADGROUP waiters whose stream went
   if (server.blocking.has_ready()) server.serve_blocked_clients(ctx);
 }
 
@@ -347,15 +456,40 @@ void run_handler(Server& server, CommandContext& ctx) {
 
 void Server::execute_in_transaction(CommandContext& exec, const CommandSpec& spec,
                                     const std::vector<std::string_view>& argv) {
-  CommandContext ctx(*this, exec.client, spec, argv, exec.reply, exec.client.db.load(std::memory_order_relaxed));
+  // The ACL rules may have changed since the command was queued (Redis checks again).
+  if (!acl->unrestricted(exec.client)) [[unlikely]] {
+    std::string denied;
+    exec.client.last_command.store(&exec.spec, std::memory_order_relaxed);
+    if (!acl->check_queued_command(exec.client, spec, argv, &denied)) {
+      stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
+      count_error(denied);
+      exec.reply.error(denied);
+      return;
+    }
+  }
+  execute_nested(exec, exec.client, exec.reply, spec, argv);
+}
+
+void Server::execute_nested(CommandContext& exec, Client& client, Reply& reply, const CommandSpec& spec,
+                            const std::vector<std::string_view>& argv) {
+  CommandContext ctx(*this, client, spec, argv, reply, client.db.load(std::memory_order_relaxed));
   ctx.now_ms = exec.now_ms;
   ctx.set_may_block(false);
-  const size_t output_before = exec.reply.buffer().size();
+  ctx.set_exclusive(true);
+  ctx.set_nested(true);
+  const size_t output_before = reply.buffer().size();
+  const int64_t started_us = monotonic_us();
   spec.handler(ctx);
+  const int64_t duration_us = monotonic_us() - started_us;
+  slowlog.maybe_record(client, spec, argv.data(), argv.size(), duration_us);
+  latency.maybe_add_command(spec.has(kCmdFast), duration_us);
   spec.stats.calls.fetch_add(1, std::memory_order_relaxed);
   stats.total_commands_processed.fetch_add(1, std::memory_order_relaxed);
-  std::string& out = exec.reply.buffer();
-  if (out.size() > output_before && out[output_before] == '-') {
+  if (monitors.active() && !spec.has(kCmdSkipMonitor) && !spec.has(kCmdAdmin)) {
+    monitors.feed(client, ctx.db_index(), argv.data(), argv.size());
+  }
+  std::string& out = reply.buffer();
+  if (out.size() > output_before && out[output_before] == '-' && !ctx.error_not_counted) {
     spec.stats.failed_calls.fetch_add(1, std::memory_order_relaxed);
     stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
     size_t line_end = out.find('\r', output_before);
@@ -383,6 +517,8 @@ void Server::serve_blocked_clients(CommandContext& writer) {
         CommandContext ctx(*this, *state->client, *state->spec, argv, reply, state->db);
         ctx.now_ms = writer.now_ms;
         ctx.set_retrying_blocked(true);
+        ctx.set_ready_key(key);
+        ctx.set_exclusive(true);
         state->spec->handler(ctx);
         if (ctx.blocked()) {  // still nothing for this client (e.g. another waiter took it)
           state->reply.clear();
@@ -391,6 +527,7 @@ void Server::serve_blocked_clients(CommandContext& writer) {
         flush_propagation(*this, ctx);
         blocking.remove(state);
         state->done = true;
+        slowlog.maybe_record_after_writer(*state->client, *state->spec, argv.data(), argv.size(), 0);
         state->client->wake();
       }
     }

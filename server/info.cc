@@ -11,6 +11,8 @@
 #include <set>
 
 #include "server/command_context.h"
+#include "server/eviction.h"
+#include "server/scripting/scripting.h"
 #include "server/server.h"
 #include "server/version.h"
 
@@ -110,7 +112,17 @@ void clients_section(Server& server, std::string* out) {
 void memory_section(Server& server, std::string* out) {
   int64_t used = server.used_memory();
   int64_t rss = resident_memory();
-  int64_t maxmemory = server.config.get_int("maxmemory");
+  Eviction& eviction = *server.eviction;
+  const int64_t maxmemory = eviction.maxmemory();
+  const int64_t peak = eviction.peak_memory(used);
+  const int64_t startup = eviction.startup_memory();
+  const int64_t overhead = std::min(used, startup);
+  const int64_t dataset = used - overhead;
+  const int64_t net = used - startup;
+  char peak_perc[32];
+  std::snprintf(peak_perc, sizeof(peak_perc), "%.2f%%", peak > 0 ? static_cast<double>(used) * 100 / static_cast<double>(peak) : 0.0);
+  char dataset_perc[32];
+  std::snprintf(dataset_perc, sizeof(dataset_perc), "%.2f%%", net > 0 ? static_cast<double>(dataset) * 100 / static_cast<double>(net) : 0.0);
   long pages = sysconf(_SC_PHYS_PAGES);
   int64_t total = static_cast<int64_t>(pages) * sysconf(_SC_PAGESIZE);
   char ratio[32];
@@ -119,24 +131,26 @@ void memory_section(Server& server, std::string* out) {
   info_field(out, "used_memory_human", bytes_to_human(used));
   info_field(out, "used_memory_rss", rss);
   info_field(out, "used_memory_rss_human", bytes_to_human(rss));
-  info_field(out, "used_memory_peak", used);
-  info_field(out, "used_memory_peak_human", bytes_to_human(used));
-  info_field(out, "used_memory_peak_perc", "100.00%");
-  info_field(out, "used_memory_overhead", 0);
-  info_field(out, "used_memory_startup", 0);
-  info_field(out, "used_memory_dataset", used);
-  info_field(out, "used_memory_dataset_perc", "100.00%");
+  info_field(out, "used_memory_peak", peak);
+  info_field(out, "used_memory_peak_human", bytes_to_human(peak));
+  info_field(out, "used_memory_peak_perc", peak_perc);
+  info_field(out, "used_memory_overhead", overhead);
+  info_field(out, "used_memory_startup", startup);
+  info_field(out, "used_memory_dataset", dataset);
+  info_field(out, "used_memory_dataset_perc", dataset_perc);
   info_field(out, "total_system_memory", total);
   info_field(out, "total_system_memory_human", bytes_to_human(total));
-  info_field(out, "used_memory_lua", 0);
-  info_field(out, "used_memory_scripts", 0);
-  info_field(out, "number_of_cached_scripts", 0);
+  // The Lua state belongs to scripts, which hold the keyspace lock exclusively: INFO's shared
+  // lock keeps them apart.
+  info_field(out, "used_memory_lua", static_cast<int64_t>(server.scripting->eval().lua_memory()));
+  info_field(out, "used_memory_scripts", static_cast<int64_t>(server.scripting->eval().scripts_memory()));
+  info_field(out, "number_of_cached_scripts", static_cast<int64_t>(server.scripting->eval().script_count()));
   info_field(out, "maxmemory", maxmemory);
   info_field(out, "maxmemory_human", bytes_to_human(maxmemory));
   info_field(out, "maxmemory_policy", server.config.get("maxmemory-policy"));
   info_field(out, "mem_fragmentation_ratio", ratio);
   info_field(out, "mem_fragmentation_bytes", rss - used);
-  info_field(out, "mem_not_counted_for_evict", 0);
+  info_field(out, "mem_not_counted_for_evict", eviction.not_counted_memory());
   info_field(out, "mem_replication_backlog", 0);
   info_field(out, "mem_clients_slaves", 0);
   info_field(out, "mem_clients_normal", 0);
@@ -169,8 +183,8 @@ void stats_section(Server& server, std::string* out) {
   info_field(out, "expire_cycle_cpu_milliseconds", load(s.expire_cycle_cpu_ms));
   info_field(out, "evicted_keys", load(s.evicted_keys));
   info_field(out, "evicted_clients", 0);
-  info_field(out, "total_eviction_exceeded_time", 0);
-  info_field(out, "current_eviction_exceeded_time", 0);
+  info_field(out, "total_eviction_exceeded_time", server.eviction->total_exceeded_ms());
+  info_field(out, "current_eviction_exceeded_time", server.eviction->current_exceeded_ms());
   info_field(out, "keyspace_hits", load(s.keyspace_hits));
   info_field(out, "keyspace_misses", load(s.keyspace_misses));
   info_field(out, "pubsub_channels", server.pubsub_channel_count());

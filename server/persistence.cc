@@ -3,6 +3,7 @@
 #include "server/persistence.h"
 
 #include <cinttypes>
+#include <cstdlib>
 #include <cstdio>
 #include <mutex>
 #include <shared_mutex>
@@ -56,6 +57,7 @@ std::string Persistence::load_at_startup() {
   }
   last_load_keys_loaded_ = result.keys_loaded;
   last_load_keys_expired_ = result.keys_expired;
+  server_.replication->restore_from_rdb(result.replication);
   char text[128];
   std::snprintf(text, sizeof(text), "DB loaded from disk: %.3f seconds", static_cast<double>(unix_time_ms() - started) / 1000);
   server_.log('*', text);
@@ -162,24 +164,38 @@ bool Persistence::finish_shutdown() {
 std::string Persistence::debug_reload(CommandContext& ctx) {
   bool save = true;
   bool flush = true;
+  bool merge = false;  // keys already present are replaced by the file's (with NOFLUSH)
   for (size_t i = 2; i < ctx.argc(); i++) {
     if (equals_ignore_case(ctx.arg(i), "nosave")) save = false;
     else if (equals_ignore_case(ctx.arg(i), "noflush")) flush = false;
-    else if (!equals_ignore_case(ctx.arg(i), "merge")) return "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.";
+    else if (equals_ignore_case(ctx.arg(i), "merge")) merge = true;
+    else return "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.";
   }
-  if (save && !save_locked().empty()) return "ERR Error trying to save the DB, check server logs.";
+  if (save && !save_locked().empty()) return "ERR";  // Redis replies a bare "-ERR" here
   if (flush) {
     for (int i = 0; i < server_.keyspace.db_count(); i++) server_.keyspace.db(i).clear();
   }
   RdbLoadResult result;
   const std::string path = join_path(server_.config.get("dir"), server_.config.get("dbfilename"));
-  if (load_rdb_file(path, server_.keyspace, server_.encoding_limits(), ctx.now_ms, !server_.is_replica(), &result) !=
-      LoadStatus::kLoaded) {
+  if (load_rdb_file(path, server_.keyspace, server_.encoding_limits(), ctx.now_ms, !server_.is_replica(), &result,
+                    merge) != LoadStatus::kLoaded) {
     server_.log('#', "Error loading the RDB in DEBUG RELOAD: " + result.error);
-    return "ERR Error trying to load the RDB dump, check server logs.";
+    return "ERR Error trying to load the RDB dump";
   }
   server_.log('*', "DB reloaded by DEBUG RELOAD");
   return "";
+}
+
+void Persistence::debug_loadaof(CommandContext& ctx) {
+  server_.watches.touch_existing_in_db(server_.keyspace, -1);
+  for (int i = 0; i < server_.keyspace.db_count(); i++) server_.keyspace.db(i).clear();
+  std::string error = aof_->debug_load(ctx);
+  if (!error.empty()) {
+    server_.log('#', error);
+    std::_Exit(1);  // as Redis: the dataset is gone and the AOF cannot restore it
+  }
+  server_.keyspace.dirty = 0;
+  server_.log('#', "Append Only File loaded by DEBUG LOADAOF");
 }
 
 // ---- configuration ----

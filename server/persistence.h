@@ -47,6 +47,9 @@ class Persistence {
   bool finish_shutdown();
   // DEBUG RELOAD. REQUIRES: keyspace lock exclusive. Returns "" or the error reply text.
   std::string debug_reload(CommandContext& ctx);
+  // DEBUG LOADAOF: flushes the AOF, empties the keyspace and loads it back from the AOF files.
+  // Like Redis, exits the process when they cannot be loaded. REQUIRES: keyspace lock exclusive.
+  void debug_loadaof(CommandContext& ctx);
   // After CONFIG SET of `name` (appendonly, save, dir, ...). Returns "" or an error text.
   std::string config_changed(std::string_view name);
   // MISCONF: writes are refused after a failed background save (stop-writes-on-bgsave-error).

@@ -141,7 +141,7 @@ std::string save_rdb_file(const std::string& dir, const std::string& filename, c
 }
 
 LoadStatus load_rdb_file(const std::string& path, Keyspace& keyspace, const EncodingLimits& limits, int64_t now_ms,
-                         bool skip_expired, RdbLoadResult* result) {
+                         bool skip_expired, RdbLoadResult* result, bool allow_duplicates) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
     if (errno == ENOENT) return LoadStatus::kMissing;
@@ -149,7 +149,7 @@ LoadStatus load_rdb_file(const std::string& path, Keyspace& keyspace, const Enco
     return LoadStatus::kFailed;
   }
   FdSource source(fd.get());
-  *result = rdb_load(source, keyspace, limits, now_ms, skip_expired);
+  *result = rdb_load(source, keyspace, limits, now_ms, skip_expired, allow_duplicates);
   return result->error.empty() ? LoadStatus::kLoaded : LoadStatus::kFailed;
 }
 

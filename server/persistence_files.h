@@ -60,9 +60,9 @@ std::string save_rdb_file(const std::string& dir, const std::string& filename, c
                           const RdbSaveOptions& options);
 
 enum class LoadStatus { kLoaded, kMissing, kFailed };
-// Loads the RDB file at `path` into `keyspace`.
+// Loads the RDB file at `path` into `keyspace` (`allow_duplicates`: see rdb_load).
 LoadStatus load_rdb_file(const std::string& path, Keyspace& keyspace, const EncodingLimits& limits, int64_t now_ms,
-                         bool skip_expired, RdbLoadResult* result);
+                         bool skip_expired, RdbLoadResult* result, bool allow_duplicates = false);
 
 // A forked child that reports one message (its error, "" for success) back through a pipe.
 // The destructor kills (SIGUSR1) and reaps a child that is still running.

@@ -18,6 +18,8 @@ RdbSaveOptions Persistence::save_options(bool aof_base) const {
   options.checksum = server_.config.get_bool("rdbchecksum");
   options.used_memory = server_.used_memory();
   options.aof_base = aof_base;
+  // Replication ID and offset: a restarted replica continues with a partial resync.
+  if (!aof_base) options.replication = server_.replication->rdb_info();
   // An AOF base must keep keys that a replica or a later load decides about, like Redis's.
   options.skip_expired = !aof_base;
   return options;

@@ -168,6 +168,12 @@ int64_t PubSub::publish(std::string_view channel, std::string_view message, size
   return receivers;
 }
 
+std::pair<std::vector<std::string>, std::vector<std::string>> PubSub::subscriptions(const Client& client) const {
+  std::shared_lock<std::shared_mutex> lock(mutex_);
+  return {std::vector<std::string>(client.channels.begin(), client.channels.end()),
+          std::vector<std::string>(client.patterns.begin(), client.patterns.end())};
+}
+
 std::vector<std::string> PubSub::channels(std::string_view pattern, bool all) const {
   std::shared_lock<std::shared_mutex> lock(mutex_);
   std::vector<std::string> out;

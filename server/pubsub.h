@@ -15,6 +15,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace rd {
@@ -36,6 +37,8 @@ class PubSub {
   int64_t publish(std::string_view channel, std::string_view message, size_t hard_limit);
 
   std::vector<std::string> channels(std::string_view pattern, bool all) const;
+  // A client's channels and patterns (ACL SETUSER disconnects clients that lost access).
+  std::pair<std::vector<std::string>, std::vector<std::string>> subscriptions(const Client& client) const;
   int64_t subscribers(std::string_view channel) const;
   int64_t channel_count() const;
   int64_t pattern_count() const;

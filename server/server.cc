@@ -17,8 +17,12 @@
 #include <iostream>
 #include <sstream>
 
+#include "server/acl.h"
 #include "server/command_context.h"
 #include "server/connection.h"
+#include "server/eviction.h"
+#include "server/memory_accounting.h"
+#include "server/scripting/scripting.h"
 
 namespace rd {
 namespace {
@@ -55,9 +59,13 @@ Server::Server(Config& cfg)
       run_id(make_run_id()),
       random_(std::random_device{}()) {
   register_all_commands(commands);
+  eviction = std::make_unique<Eviction>(*this);
+  acl = std::make_unique<Acl>(*this);
   apply_config();
   persistence = std::make_unique<Persistence>(*this);
   replication = std::make_unique<Replication>(*this);
+  scripting = std::make_unique<Scripting>(*this);
+  eviction->record_startup();
 }
 
 Server::~Server() {
@@ -74,7 +82,7 @@ void Server::apply_config(std::string_view name) {
   if (is("timeout")) idle_timeout_s = config.get_int("timeout");
   if (is("proto-max-bulk-len")) proto_max_bulk_len = config.get_int("proto-max-bulk-len");
   if (is("client-query-buffer-limit")) query_buffer_limit = config.get_int("client-query-buffer-limit");
-  if (is("requirepass")) auth_required = !config.get("requirepass").empty();
+  if (is("requirepass")) acl->set_default_password(config.get("requirepass"));  // also sets auth_required
   auto as_size = [&](const char* param) { return static_cast<size_t>(std::max<int64_t>(0, config.get_int(param))); };
   if (is("hash-max-listpack-entries")) hash_max_listpack_entries_ = as_size("hash-max-listpack-entries");
   if (is("hash-max-listpack-value")) hash_max_listpack_value_ = as_size("hash-max-listpack-value");
@@ -82,6 +90,19 @@ void Server::apply_config(std::string_view name) {
   if (is("zset-max-listpack-entries")) zset_max_listpack_entries_ = as_size("zset-max-listpack-entries");
   if (is("zset-max-listpack-value")) zset_max_listpack_value_ = as_size("zset-max-listpack-value");
   if (is("list-max-listpack-size")) list_max_listpack_size_ = config.get_int("list-max-listpack-size");
+  if (is("slowlog-log-slower-than")) slowlog.set_threshold_us(config.get_int("slowlog-log-slower-than"));
+  if (is("slowlog-max-len")) slowlog.set_max_len(config.get_int("slowlog-max-len"));
+  if (is("latency-monitor-threshold")) latency.set_threshold_ms(config.get_int("latency-monitor-threshold"));
+  if (is("notify-keyspace-events")) {
+    // Config validated the characters. CONFIG GET shows Redis's normalized form ("KEA" reads
+    // "AKE"); the flags keep what was asked (normalizing may drop n, as in Redis).
+    const std::string asked = config.get("notify-keyspace-events");
+    uint32_t flags = 0;
+    parse_notify_flags(asked, &flags);
+    notify_keyspace_events = effective_notify_flags(flags);
+    const std::string shown = format_notify_flags(flags);
+    if (shown != asked) config.set("notify-keyspace-events", shown);
+  }
   if (is("client-output-buffer-limit")) {
     std::istringstream in(config.get("client-output-buffer-limit"));
     std::string cls;
@@ -90,6 +111,7 @@ void Server::apply_config(std::string_view name) {
       if (cls == "pubsub") pubsub_hard_limit = hard;
     }
   }
+  eviction->apply_config(name);
   config_generation.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -135,10 +157,8 @@ void Server::log(char level, std::string_view message) {
   }
 }
 
-int64_t Server::used_memory() const {
-  struct mallinfo2 info = mallinfo2();
-  return static_cast<int64_t>(info.uordblks + info.hblkhd);
-}
+// Every heap byte allocated through operator new (server/memory_accounting.h): exact and cheap.
+int64_t Server::used_memory() const { return allocated_bytes(); }
 
 // ---------------------------------------------------------------------------------------
 // Clients
@@ -146,6 +166,8 @@ int64_t Server::used_memory() const {
 std::shared_ptr<Client> Server::add_client(UniqueFd socket, std::string peer, std::string local) {
   auto client = std::make_shared<Client>(next_client_id_.fetch_add(1), std::move(socket), std::move(peer),
                                          std::move(local));
+  // Like Redis: authenticated as the default user when that needs no password (and stays so).
+  client->authenticated = !auth_required.load(std::memory_order_relaxed);
   std::lock_guard<std::mutex> lock(clients_mutex_);
   clients_[client->id] = client;
   return client;
@@ -164,6 +186,12 @@ std::vector<std::shared_ptr<Client>> Server::clients() const {
   return out;
 }
 
+std::shared_ptr<Client> Server::find_client(uint64_t id) const {
+  std::lock_guard<std::mutex> lock(clients_mutex_);
+  auto it = clients_.find(id);
+  return it == clients_.end() ? nullptr : it->second;
+}
+
 size_t Server::client_count() const {
   std::lock_guard<std::mutex> lock(clients_mutex_);
   return clients_.size();
@@ -179,6 +207,7 @@ void Server::release_client_state(Client& client) {
     }
   }
   pubsub.remove_client(client);
+  if (client.has_flag(kClientMonitor)) monitors.remove(client);
 }
 
 void Server::count_error(std::string_view message) {
@@ -215,6 +244,7 @@ void Server::reset_stats() {
       for (const auto& [name, sub] : current->subcommands) pending.push_back(sub.get());
     }
   }
+  eviction->reset_stats();
   std::lock_guard<std::mutex> lock(error_stats_mutex_);
   error_stats_.clear();
 }
@@ -306,6 +336,7 @@ void Server::cron_loop() {
     reap_finished_threads();
     sample_ops_per_second();
     if (active_expire_enabled.load() && !is_replica()) active_expire_cycle();
+    eviction->cron();
     persistence->cron();
     replication->cron();
   }
@@ -401,6 +432,11 @@ int Server::run() {
   }
 
   log('*', "Server initialized");
+  std::vector<std::string> acl_errors = acl->load_at_startup(config.user_lines());
+  if (!acl_errors.empty()) {
+    for (const std::string& line : acl_errors) log('#', line);
+    return 1;
+  }
   std::string load_error = persistence->load_at_startup();
   if (!load_error.empty()) {
     log('#', load_error);
@@ -431,7 +467,10 @@ int Server::run() {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   cron.join();
+  // The master link applies commands too: stop it before the final save.
   replication->shutdown();
+  // No command can run any more: the final AOF fsync and RDB save see everything acknowledged.
+  if (!persistence->finish_shutdown() && exit_code_.load() == 0) exit_code_.store(1);
   log('#', "Redis is now ready to exit, bye bye...");
   return exit_code_.load();
 }

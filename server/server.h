@@ -28,14 +28,21 @@
 #include "server/client.h"
 #include "server/command_table.h"
 #include "server/config.h"
+#include "server/monitor.h"
+#include "server/notify.h"
 #include "server/persistence.h"
+#include "server/latency_monitor.h"
 #include "server/pubsub.h"
+#include "server/slowlog.h"
 #include "server/watch.h"
 #include "storage/db.h"
 
 namespace rd {
 
+class Acl;
 class CommandContext;
+class Eviction;
+class Scripting;
 
 // Counters for INFO stats. Relaxed atomics: exact totals, no ordering needs.
 struct ServerStats {
@@ -72,9 +79,15 @@ class Server {
   BlockingRegistry blocking;  // Guarded by keyspace.mutex()
   WriteStream write_stream;  // Guarded by keyspace.mutex()
   PubSub pubsub;
+  Monitors monitors;
+  SlowLog slowlog;
+  LatencyMonitor latency;
   // Created in the constructor, destroyed with the server; never null.
   std::unique_ptr<Persistence> persistence;
   std::unique_ptr<Replication> replication;
+  std::unique_ptr<Scripting> scripting;  // EVAL / FUNCTION (server/scripting/)
+  std::unique_ptr<Eviction> eviction;    // maxmemory: limit, policies, OOM (server/eviction.h)
+  std::unique_ptr<Acl> acl;              // users, AUTH, permissions, ACL LOG (server/acl.h)
 
   const int64_t start_time_ms;
   std::string config_file;  // absolute path of the config file given at startup, or ""
@@ -89,6 +102,8 @@ class Server {
   std::atomic<bool> auth_required{false};
   std::atomic<bool> active_expire_enabled{true};
   std::atomic<int64_t> pubsub_hard_limit{32LL * 1024 * 1024};
+  // notify-keyspace-events as NotifyClass bits; 0 unless K or E is set (server/notify.h).
+  std::atomic<uint32_t> notify_keyspace_events{0};
   std::atomic<int> config_generation{0};
   // Encoding thresholds of collections (hash-max-listpack-entries, ...), read per command.
   EncodingLimits encoding_limits() const {
@@ -115,18 +130,31 @@ class Server {
   // REQUIRES: keyspace lock exclusive.
   void execute_in_transaction(CommandContext& exec, const CommandSpec& spec,
                               const std::vector<std::string_view>& argv);
+  // The same for a command a script runs: with the script's own client (its db) and reply
+  // writer; its propagation joins `exec`'s. REQUIRES: keyspace lock exclusive.
+  void execute_nested(CommandContext& exec, Client& client, Reply& reply, const CommandSpec& spec,
+                      const std::vector<std::string_view>& argv);
+  // Ends `client`'s transaction: queue, MULTI flag, WATCHed keys (server/commands/transactions.cc).
+  // REQUIRES: keyspace lock exclusive.
+  void discard_transaction(Client& client);
   // Called by a blocked client's thread when woken or timed out: finishes the command.
   void finish_blocked(Client& client, bool timed_out);
   // Serves clients blocked on keys signalled ready. REQUIRES: keyspace lock exclusive.
   void serve_blocked_clients(CommandContext& writer);
-  // Deletes an expired key as the master does: stats, WATCH, propagation of DEL.
-  // REQUIRES: keyspace lock exclusive.
+  // Deletes an expired key as the master does: stats, WATCH, propagation of DEL, "expired"
+  // notification. REQUIRES: keyspace lock exclusive.
   void expire_key(CommandContext* ctx, int db, std::string_view key);
+  // Keyspace notification outside a command (see CommandContext::notify).
+  void notify(NotifyClass cls, std::string_view event, std::string_view key, int db) {
+    const uint32_t flags = notify_keyspace_events.load(std::memory_order_relaxed);
+    if ((flags & notify_bit(cls)) != 0) [[unlikely]] publish_keyspace_event(*this, flags, event, key, db);
+  }
 
   // ---- clients (server/clients.cc) ----
   std::shared_ptr<Client> add_client(UniqueFd socket, std::string peer, std::string local);
   void remove_client(Client& client);
   std::vector<std::shared_ptr<Client>> clients() const;
+  std::shared_ptr<Client> find_client(uint64_t id) const;
   size_t client_count() const;
   // Releases everything a departing client holds (WATCH, blocking, subscriptions).
   void release_client_state(Client& client);
@@ -145,6 +173,12 @@ class Server {
   void pause_clients(int64_t until_ms, bool all) {
     pause_all_.store(all, std::memory_order_relaxed);
     pause_until_ms_.store(until_ms, std::memory_order_release);
+  }
+
+  // True while a CLIENT PAUSE is in effect (nothing is evicted meanwhile).
+  bool clients_paused() const {
+    const int64_t until = pause_until_ms_.load(std::memory_order_acquire);
+    return until != 0 && unix_time_ms() < until;
   }
 
   // ---- statistics ----

@@ -3,7 +3,7 @@
 //
 // Locking rule: every Db member, and every Value reachable from it, is guarded by
 // Keyspace::mutex(): shared for reads, exclusive for writes. The one exception is
-// KeyEntry::access_clock, an atomic that readers refresh under the shared lock.
+// KeyEntry::access_clock and lfu_counter, atomics that readers refresh under the shared lock.
 // Storage knows nothing of clients, replication or expiry policy: callers decide whether a
 // logically expired key is deleted (master, write path) or merely hidden (readers, replicas).
 #pragma once
@@ -31,7 +31,14 @@ struct KeyEntry {
   std::atomic<uint32_t> access_clock{0};  // seconds clock of the last access (OBJECT IDLETIME)
   // Strings modified in place (APPEND, SETRANGE) report "raw" like Redis; SET resets this.
   bool string_is_raw = false;
+  // LFU access frequency (logarithmic counter, 0..255, OBJECT FREQ), maintained on access while
+  // an LFU maxmemory policy is set; it decays with the idle time of access_clock (see
+  // server/eviction.h). Fits in padding: KeyEntry does not grow. Relaxed atomic, like
+  // access_clock (readers update it under the shared lock).
+  std::atomic<uint8_t> lfu_counter{kLfuInitCounter};
   uint32_t key_length = 0;
+
+  static constexpr uint8_t kLfuInitCounter = 5;  // a new key is not evicted before it can be used
 
   std::string_view key() const { return {reinterpret_cast<const char*>(this + 1), key_length}; }
   bool has_expire() const { return expire_at_ms != kNoExpire; }
@@ -80,6 +87,9 @@ class Db {
   uint64_t scan(uint64_t cursor, F&& visit) const { return table_.scan(cursor, visit); }
   template <typename Rng>
   KeyEntry* random_entry(Rng&& random) const { return table_.random_node(random); }
+  // The bucket array, for callers that sample runs of buckets (eviction of keys with a TTL).
+  size_t bucket_count() const { return table_.bucket_count(); }
+  KeyEntry* bucket_head(size_t index) const { return table_.bucket_head(index); }
 
   // Walks up to `buckets` buckets from the active-expiry cursor, calling visit(entry) for each
   // entry that has a TTL. Returns false when the walk wrapped around to the start.

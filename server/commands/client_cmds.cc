@@ -3,6 +3,7 @@
 #include <chrono>
 #include <thread>
 
+#include "server/acl.h"
 #include "server/command_context.h"
 #include "server/commands/families.h"
 #include "server/server.h"
@@ -42,8 +43,10 @@ std::string client_flags(const Client& client) {
   return flags;
 }
 
+}  // namespace
+
 // One line of CLIENT LIST / CLIENT INFO, with Redis 7.0's fields.
-std::string describe(const Client& client, int64_t now_ms) {
+std::string client_info_line(const Client& client, int64_t now_ms) {
   const CommandSpec* last = client.last_command.load(std::memory_order_relaxed);
   size_t multi = client.multi_count.load(std::memory_order_relaxed);
   size_t qbuf = client.query_buffer_size.load(std::memory_order_relaxed);
@@ -68,10 +71,14 @@ std::string describe(const Client& client, int64_t now_ms) {
   line += " oll=0 omem=0 tot-mem=" + std::to_string(qbuf + obl + 16384);
   line += " events=r";
   line += " cmd=" + (last == nullptr ? std::string("NULL") : last->name);
-  line += " user=default redir=-1";
+  line += " user=" + client.acl.user_name() + " redir=-1";
   line += " resp=" + std::to_string(client.protocol.load(std::memory_order_relaxed));
   return line;
 }
+
+namespace {
+
+std::string describe(const Client& client, int64_t now_ms) { return client_info_line(client, now_ms); }
 
 void cmd_client_id(CommandContext& ctx) { ctx.reply.integer(static_cast<int64_t>(ctx.client.id)); }
 
@@ -135,6 +142,7 @@ void cmd_client_getname(CommandContext& ctx) {
 void cmd_client_kill(CommandContext& ctx) {
   std::string_view addr;
   std::string_view laddr;
+  std::string_view user;
   uint64_t id = 0;
   ClientType type = ClientType::kUnknown;
   bool skip_me = true;
@@ -150,8 +158,9 @@ void cmd_client_kill(CommandContext& ctx) {
       std::string_view value = ctx.arg(i + 1);
       if (equals_ignore_case(opt, "id")) {
         int64_t parsed = 0;
-        if (!string_to_int64(value, &parsed)) return ctx.reply.error(kNotIntegerError);
-        if (parsed < 1) return ctx.reply.error("ERR client-id should be greater than 0");
+        if (!string_to_int64(value, &parsed) || parsed < 1) {
+          return ctx.reply.error("ERR client-id should be greater than 0");
+        }
         id = static_cast<uint64_t>(parsed);
       } else if (equals_ignore_case(opt, "type")) {
         type = client_type_by_name(value);
@@ -163,7 +172,8 @@ void cmd_client_kill(CommandContext& ctx) {
       } else if (equals_ignore_case(opt, "laddr")) {
         laddr = value;
       } else if (equals_ignore_case(opt, "user")) {
-        if (value != "default") return ctx.reply.error("ERR No such user '" + std::string(value) + "'");
+        if (!ctx.server.acl->user_exists(value)) return ctx.reply.error("ERR No such user '" + std::string(value) + "'");
+        user = value;
       } else if (equals_ignore_case(opt, "skipme")) {
         if (equals_ignore_case(value, "yes")) skip_me = true;
         else if (equals_ignore_case(value, "no")) skip_me = false;
@@ -181,6 +191,7 @@ void cmd_client_kill(CommandContext& ctx) {
   for (const auto& client : ctx.server.clients()) {
     if (!addr.empty() && client->peer_address != addr) continue;
     if (!laddr.empty() && client->local_address != laddr) continue;
+    if (!user.empty() && client->acl.user_name() != user) continue;
     if (type != ClientType::kUnknown && client_type(*client) != type) continue;
     if (id != 0 && client->id != id) continue;
     if (max_age > 0 && (now - client->created_ms) / 1000 < max_age) continue;
@@ -209,7 +220,7 @@ void cmd_client_reply(CommandContext& ctx) {
   } else if (equals_ignore_case(mode, "off")) {
     ctx.client.reply_mode = ReplyMode::kOff;
   } else if (equals_ignore_case(mode, "skip")) {
-    if (ctx.client.reply_mode == ReplyMode::kOn) ctx.client.reply_mode = ReplyMode::kSkip;
+    if (ctx.client.reply_mode != ReplyMode::kOff) ctx.client.reply_mode = ReplyMode::kSkip;
   } else {
     ctx.reply.error(kSyntaxError);
   }

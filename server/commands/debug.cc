@@ -73,6 +73,43 @@ void debug_populate(CommandContext& ctx) {
   ctx.reply.ok();
 }
 
+// DEBUG PROTOCOL <type>: one reply of each RESP type, byte for byte as Redis 7.0 sends them.
+void debug_protocol(CommandContext& ctx) {
+  std::string_view name = ctx.arg(2);
+  const bool resp3 = ctx.reply.protocol() >= 3;
+  auto is = [&](std::string_view n) { return equals_ignore_case(name, n); };
+  if (is("string")) return ctx.reply.raw("$11\r\nHello World\r\n");
+  if (is("integer")) return ctx.reply.raw(":12345\r\n");
+  if (is("double")) return ctx.reply.raw(resp3 ? ",3.141\r\n" : "$5\r\n3.141\r\n");
+  if (is("bignum")) {
+    return ctx.reply.raw(resp3 ? "(1234567999999999999999999999999999999\r\n"
+                               : "$37\r\n1234567999999999999999999999999999999\r\n");
+  }
+  if (is("null")) return ctx.reply.raw(resp3 ? "_\r\n" : "$-1\r\n");
+  if (is("array")) return ctx.reply.raw("*3\r\n:0\r\n:1\r\n:2\r\n");
+  if (is("set")) return ctx.reply.raw(resp3 ? "~3\r\n:0\r\n:1\r\n:2\r\n" : "*3\r\n:0\r\n:1\r\n:2\r\n");
+  if (is("map")) {
+    return ctx.reply.raw(resp3 ? "%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n"
+                               : "*6\r\n:0\r\n:0\r\n:1\r\n:1\r\n:2\r\n:0\r\n");
+  }
+  if (is("attrib")) {
+    if (resp3) ctx.reply.raw("|1\r\n$14\r\nkey-popularity\r\n*2\r\n$7\r\nkey:123\r\n:90\r\n");
+    return ctx.reply.raw("$39\r\nSome real reply following the attribute\r\n");
+  }
+  if (is("push")) {
+    if (!resp3) return ctx.reply.error("ERR RESP2 is not supported by this command");
+    return ctx.reply.raw(">2\r\n$16\r\nserver-cpu-usage\r\n:42\r\n$40\r\nSome real reply following the push reply\r\n");
+  }
+  if (is("verbatim")) {
+    return ctx.reply.raw(resp3 ? "=29\r\ntxt:This is a verbatim\nstring\r\n" : "$25\r\nThis is a verbatim\nstring\r\n");
+  }
+  if (is("true")) return ctx.reply.raw(resp3 ? "#t\r\n" : ":1\r\n");
+  if (is("false")) return ctx.reply.raw(resp3 ? "#f\r\n" : ":0\r\n");
+  ctx.reply.error(
+      "ERR Wrong protocol type name. Please use one of the following: "
+      "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false");
+}
+
 void cmd_debug(CommandContext& ctx) {
   if (!debug_allowed(ctx)) return;
   std::string_view sub = ctx.arg(1);
@@ -90,6 +127,11 @@ void cmd_debug(CommandContext& ctx) {
     return ctx.reply.raw("\r\n");
   }
   if (equals_ignore_case(sub, "object") && argc == 3) return debug_object(ctx);
+  if (equals_ignore_case(sub, "protocol") && argc == 3) return debug_protocol(ctx);
+  if (equals_ignore_case(sub, "set-skip-checksum-validation") && argc == 3) {
+    set_restore_skip_checksum(std::strtol(std::string(ctx.arg(2)).c_str(), nullptr, 10) != 0);
+    return ctx.reply.ok();
+  }
   if (equals_ignore_case(sub, "set-active-expire") && argc == 3) {
     ctx.server.active_expire_enabled = ctx.arg(2) != "0";
     return ctx.reply.ok();
@@ -109,6 +151,10 @@ void cmd_debug(CommandContext& ctx) {
   if (equals_ignore_case(sub, "reload")) {
     std::string error = ctx.server.debug_reload(ctx);
     if (!error.empty()) return ctx.reply.error(error);
+    return ctx.reply.ok();
+  }
+  if (equals_ignore_case(sub, "loadaof") && argc == 2) {
+    ctx.server.persistence->debug_loadaof(ctx);
     return ctx.reply.ok();
   }
   if (equals_ignore_case(sub, "log") && argc == 3) {

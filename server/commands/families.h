@@ -1,12 +1,16 @@
 // Registration entry points of the command families (one file each under server/commands/).
 #pragma once
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "server/command_table.h"
 
 namespace rd {
+
+class Client;
 
 void register_string_commands(CommandTable& table);
 void register_key_commands(CommandTable& table);
@@ -21,11 +25,26 @@ void register_list_commands(CommandTable& table);
 void register_hash_commands(CommandTable& table);
 void register_set_commands(CommandTable& table);
 void register_zset_commands(CommandTable& table);
+void register_geo_commands(CommandTable& table);
+void register_stream_commands(CommandTable& table);
 void register_sort_commands(CommandTable& table);
+void register_bitops_commands(CommandTable& table);
+void register_bitfield_commands(CommandTable& table);
+void register_lcs_commands(CommandTable& table);
+void register_introspection_commands(CommandTable& table);
+void register_memory_commands(CommandTable& table);
+void register_lolwut_commands(CommandTable& table);
 void register_persistence_commands(CommandTable& table);
 void register_replication_commands(CommandTable& table);
+void register_scripting_commands(CommandTable& table);
+void register_hyperloglog_commands(CommandTable& table);
+void register_dump_restore_commands(CommandTable& table);
+void register_acl_commands(CommandTable& table);
 
-// The argument positions holding keys, for fixed and argument-dependent (movablekeys) commands.
-std::vector<int> command_key_positions(const CommandSpec& spec, const std::vector<std::string_view>& args);
+// One line of CLIENT LIST / CLIENT INFO for `client` (client_cmds.cc; ACL LOG's client-info).
+std::string client_info_line(const Client& client, int64_t now_ms);
+
+// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE then checks the payload's version only.
+void set_restore_skip_checksum(bool skip);
 
 }  // namespace rd

@@ -32,17 +32,16 @@ const HashValue* hash_for_read(CommandContext& ctx, std::string_view key, bool* 
 
 // The hash at `key` for writing, created empty when absent; nullptr (WRONGTYPE replied) when
 // the key holds another type. Only call it once the command cannot fail any more, so that no
-// empty hash is left behind.
+// empty hash is left behind. Creating the key publishes "new".
 HashValue* hash_for_write(CommandContext& ctx, std::string_view key) {
   KeyEntry* entry = ctx.lookup_write(key);
-  if (entry == nullptr) return &ctx.db().add(key, Value(std::make_unique<HashValue>()))->value.hash();
+  if (entry == nullptr) {
+    HashValue* hash = &ctx.db().add(key, Value(std::make_unique<HashValue>()))->value.hash();
+    ctx.notify(NotifyClass::kNew, "new", key);
+    return hash;
+  }
   if (!ctx.check_type(entry, ValueType::kHash)) return nullptr;
   return &entry->value.hash();
-}
-
-// Deletes `key` if its hash became empty (Redis never keeps empty collections).
-void delete_if_empty(CommandContext& ctx, std::string_view key, const HashValue& hash) {
-  if (hash.empty()) ctx.db().erase(key);
 }
 
 // HSET and HMSET: same work, different replies.
@@ -62,6 +61,7 @@ void hset_generic(CommandContext& ctx, bool reply_added_count) {
   // Redis counts every pair as a change, even one that rewrote the same value.
   ctx.key_modified(key);
   ctx.add_dirty(static_cast<int64_t>((ctx.argc() - 2) / 2) - 1);
+  ctx.notify(NotifyClass::kHash, "hset", key);
   if (reply_added_count) {
     ctx.reply.integer(added);
   } else {
@@ -87,6 +87,7 @@ void cmd_hsetnx(CommandContext& ctx) {
   hash->convert_if_longer_than_limit(std::max(field.size(), value.size()), limits);
   hash->set(field, value, limits);
   ctx.key_modified(key);
+  ctx.notify(NotifyClass::kHash, "hset", key);
   ctx.reply.integer(1);
 }
 
@@ -125,7 +126,11 @@ void cmd_hdel(CommandContext& ctx) {
     if (hash.erase(ctx.arg(i))) deleted++;
   }
   if (deleted > 0) {
-    delete_if_empty(ctx, key, hash);
+    ctx.notify(NotifyClass::kHash, "hdel", key);
+    if (hash.empty()) {
+      ctx.db().erase(key);
+      ctx.notify(NotifyClass::kGeneric, "del", key);
+    }
     ctx.key_modified(key);
     ctx.add_dirty(deleted - 1);
   }
@@ -207,6 +212,7 @@ void cmd_hincrby(CommandContext& ctx) {
   std::string_view text(buf, format_int64(value, buf));
   hash_for_write(ctx, key)->set(field, text, ctx.server.encoding_limits());
   ctx.key_modified(key);
+  ctx.notify(NotifyClass::kHash, "hincrby", key);
   ctx.reply.integer(value);
 }
 
@@ -229,6 +235,7 @@ void cmd_hincrbyfloat(CommandContext& ctx) {
   std::string_view text(buf, format_long_double(value, buf));
   hash_for_write(ctx, key)->set(field, text, ctx.server.encoding_limits());
   ctx.key_modified(key);
+  ctx.notify(NotifyClass::kHash, "hincrbyfloat", key);
   ctx.reply.bulk(text);
   // Replicas get the result, not the increment: float formatting must not make them diverge.
   ctx.propagate_as({"HSET", key, field, text});

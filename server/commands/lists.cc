@@ -33,8 +33,13 @@ void key_changed(CommandContext& ctx, std::string_view key, int64_t changes) {
   ctx.add_dirty(changes - 1);
 }
 
-void elements_removed(CommandContext& ctx, std::string_view key, KeyEntry* entry, int64_t count) {
-  if (entry->value.list().empty()) ctx.db().erase(key);
+void elements_removed(CommandContext& ctx, std::string_view key, KeyEntry* entry, int64_t count,
+                      std::string_view event) {
+  ctx.notify(NotifyClass::kList, event, key);
+  if (entry->value.list().empty()) {
+    ctx.db().erase(key);
+    ctx.notify(NotifyClass::kGeneric, "del", key);
+  }
   key_changed(ctx, key, count);
 }
 
@@ -58,7 +63,7 @@ void pop_range_with_key(CommandContext& ctx, std::string_view key, KeyEntry* ent
   ctx.reply.array(2);
   ctx.reply.bulk(key);
   reply_and_pop(ctx, list, end, popped);
-  elements_removed(ctx, key, entry, static_cast<int64_t>(popped));
+  elements_removed(ctx, key, entry, static_cast<int64_t>(popped), pop_event(end));
   ctx.propagate_as({end == End::kHead ? "LPOP" : "RPOP", key, int_to_string(static_cast<int64_t>(popped))});
 }
 
@@ -112,7 +117,8 @@ bool move_element(CommandContext& ctx, std::string_view source, std::string_view
   } else {
     source_list.pop_back();
   }
-  if (dst == nullptr) dst = ctx.db().set(destination, Value(std::make_unique<ListValue>()));
+  const bool created = dst == nullptr;
+  if (created) dst = ctx.db().set(destination, Value(std::make_unique<ListValue>()));
   ListValue& destination_list = dst->value.list();
   if (to == End::kHead) {
     destination_list.push_front(element);
@@ -120,8 +126,15 @@ bool move_element(CommandContext& ctx, std::string_view source, std::string_view
     destination_list.push_back(element);
   }
   ctx.reply.bulk(element);
+  // Redis's order: the push into the destination, then the pop from the source.
+  if (created) ctx.notify(NotifyClass::kNew, "new", destination);
+  ctx.notify(NotifyClass::kList, push_event(to), destination);
+  ctx.notify(NotifyClass::kList, pop_event(from), source);
   // Same key: the element went back in, so the list is never empty here.
-  if (source_list.empty()) ctx.db().erase(source);
+  if (source_list.empty()) {
+    ctx.db().erase(source);
+    ctx.notify(NotifyClass::kGeneric, "del", source);
+  }
   key_changed(ctx, source, 1);
   key_changed(ctx, destination, 0);
   ctx.signal_ready(destination);
@@ -169,6 +182,7 @@ void push_generic(CommandContext& ctx, End end, bool only_if_exists) {
   if (entry == nullptr) {
     if (only_if_exists) return ctx.reply.integer(0);
     entry = ctx.db().set(key, Value(std::make_unique<ListValue>()));
+    ctx.notify(NotifyClass::kNew, "new", key);
   }
   ListValue& list = entry->value.list();
   for (size_t i = 2; i < ctx.argc(); i++) {
@@ -180,6 +194,7 @@ void push_generic(CommandContext& ctx, End end, bool only_if_exists) {
   }
   ctx.reply.integer(static_cast<int64_t>(list.size()));
   lists::key_changed(ctx, key, static_cast<int64_t>(ctx.argc() - 2));
+  ctx.notify(NotifyClass::kList, lists::push_event(end), key);
   ctx.signal_ready(key);
 }
 
@@ -209,12 +224,12 @@ void pop_generic(CommandContext& ctx, End end) {
       ctx.reply.bulk(list.back());
       list.pop_back();
     }
-    return lists::elements_removed(ctx, key, entry, 1);
+    return lists::elements_removed(ctx, key, entry, 1, lists::pop_event(end));
   }
   if (count == 0) return ctx.reply.empty_array();
   const size_t popped = std::min(static_cast<size_t>(count), list.size());
   lists::reply_and_pop(ctx, list, end, popped);
-  lists::elements_removed(ctx, key, entry, static_cast<int64_t>(popped));
+  lists::elements_removed(ctx, key, entry, static_cast<int64_t>(popped), lists::pop_event(end));
 }
 
 void cmd_lpop(CommandContext& ctx) { pop_generic(ctx, End::kHead); }
@@ -251,6 +266,7 @@ void cmd_lset(CommandContext& ctx) {
   if (!resolve_index(index, list.size(), &position)) return ctx.reply.error(kOutOfRangeError);
   list.set(position, ctx.arg(3));
   lists::key_changed(ctx, key, 1);
+  ctx.notify(NotifyClass::kList, "lset", key);
   ctx.reply.ok();
 }
 
@@ -275,6 +291,7 @@ void cmd_linsert(CommandContext& ctx) {
   if (!c.valid()) return ctx.reply.integer(-1);
   list.insert(after ? index + 1 : index, ctx.arg(4));
   lists::key_changed(ctx, key, 1);
+  ctx.notify(NotifyClass::kList, "linsert", key);
   ctx.reply.integer(static_cast<int64_t>(list.size()));
 }
 
@@ -313,7 +330,7 @@ void cmd_ltrim(CommandContext& ctx) {
   const size_t trimmed_tail = size - first - count;
   list.erase_back(trimmed_tail);
   list.erase_front(first);
-  lists::elements_removed(ctx, key, entry, static_cast<int64_t>(first + trimmed_tail));
+  lists::elements_removed(ctx, key, entry, static_cast<int64_t>(first + trimmed_tail), "ltrim");
   ctx.reply.ok();
 }
 
@@ -327,7 +344,7 @@ void cmd_lrem(CommandContext& ctx) {
   // INT64_MIN has no positive counterpart; it removes every match like 0 (as in Redis).
   const size_t limit = count == INT64_MIN ? 0 : static_cast<size_t>(count < 0 ? -count : count);
   const size_t removed = entry->value.list().remove(ctx.arg(3), limit, count < 0);
-  if (removed > 0) lists::elements_removed(ctx, key, entry, static_cast<int64_t>(removed));
+  if (removed > 0) lists::elements_removed(ctx, key, entry, static_cast<int64_t>(removed), "lrem");
   ctx.reply.integer(static_cast<int64_t>(removed));
 }
 

@@ -106,7 +106,7 @@ void blocking_pop(CommandContext& ctx, End end) {
       ctx.reply.bulk(list.back());
       list.pop_back();
     }
-    lists::elements_removed(ctx, key, found.entry, 1);
+    lists::elements_removed(ctx, key, found.entry, 1, lists::pop_event(end));
     ctx.propagate_as({end == End::kHead ? "LPOP" : "RPOP", key});
     return;
   }

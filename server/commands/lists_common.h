@@ -24,9 +24,14 @@ std::string_view end_name(End end);
 // `changes` may be 0: WATCH is still invalidated, as Redis's signalModifiedKey does.
 void key_changed(CommandContext& ctx, std::string_view key, int64_t changes);
 
-// After elements were taken from the list at `key`: deletes the key when the list is empty
-// (a key never holds an empty list) and records `count` changes.
-void elements_removed(CommandContext& ctx, std::string_view key, KeyEntry* entry, int64_t count);
+// After elements were taken from the list at `key`: publishes `event` ("lpop", "rpop",
+// "ltrim", "lrem"), deletes the key when the list is empty (a key never holds an empty list;
+// "del" follows) and records `count` changes.
+void elements_removed(CommandContext& ctx, std::string_view key, KeyEntry* entry, int64_t count,
+                      std::string_view event);
+// The pop event of a side: "lpop" / "rpop"; and the push event: "lpush" / "rpush".
+inline std::string_view pop_event(End end) { return end == End::kHead ? "lpop" : "rpop"; }
+inline std::string_view push_event(End end) { return end == End::kHead ? "lpush" : "rpush"; }
 
 // Replies `count` elements starting at the head or the tail (the tail's elements in reverse
 // order, as RPOP with a count does) and removes them. REQUIRES: count <= list size.

@@ -17,9 +17,21 @@ void register_all_commands(CommandTable& table) {
   register_hash_commands(table);
   register_set_commands(table);
   register_zset_commands(table);
+  register_geo_commands(table);
+  register_stream_commands(table);
   register_sort_commands(table);
+  register_bitops_commands(table);
+  register_bitfield_commands(table);
+  register_lcs_commands(table);
+  register_introspection_commands(table);
+  register_memory_commands(table);
+  register_lolwut_commands(table);
   register_persistence_commands(table);
   register_replication_commands(table);
+  register_scripting_commands(table);
+  register_hyperloglog_commands(table);
+  register_dump_restore_commands(table);
+  register_acl_commands(table);
 }
 
 }  // namespace rd

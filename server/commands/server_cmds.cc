@@ -3,9 +3,11 @@
 #include <chrono>
 #include <thread>
 
+#include "server/acl.h"
 #include "server/command_context.h"
 #include "server/commands/families.h"
 #include "server/info.h"
+#include "server/eviction.h"
 #include "server/server.h"
 #include "server/version.h"
 #include "storage/numbers.h"
@@ -53,7 +55,7 @@ void cmd_reset(CommandContext& ctx) {
   ctx.reply.set_protocol(2);
   client.set_name("");
   client.reply_mode = ReplyMode::kOn;
-  client.authenticated = !ctx.server.auth_required.load();
+  ctx.server.acl->reset_client(client);  // the default user again
   ctx.reply.simple("RESET");
 }
 
@@ -64,27 +66,23 @@ bool valid_client_name(std::string_view name) {
   return true;
 }
 
-// AUTH's password check. Replies the error and returns false when it fails.
-bool check_password(CommandContext& ctx, std::string_view user, std::string_view password) {
-  std::string required = ctx.server.config.get("requirepass");
-  if (user == "default" && required.empty()) return true;  // the default user has nopass
-  if (user != "default" || password != required) {
-    ctx.reply.error("WRONGPASS invalid username-password pair or user is disabled.");
-    return false;
-  }
-  return true;
+constexpr std::string_view kWrongPass = "WRONGPASS invalid username-password pair or user is disabled.";
+
+// AUTH / HELLO AUTH: on success the client runs as `user`; a failure is logged (ACL LOG).
+bool authenticate(CommandContext& ctx, std::string_view user, std::string_view password) {
+  ctx.client.last_command.store(&ctx.spec, std::memory_order_relaxed);  // ACL LOG's client-info
+  return ctx.server.acl->authenticate(ctx.client, user, password, ctx.arg(0), ctx.client.has_flag(kClientMulti));
 }
 
 void cmd_auth(CommandContext& ctx) {
   if (ctx.argc() > 3) return ctx.reply.error(kSyntaxError);
-  if (ctx.argc() == 2 && ctx.server.config.get("requirepass").empty()) {
+  if (ctx.argc() == 2 && ctx.server.acl->default_user_nopass()) {
     return ctx.reply.error(
         "ERR AUTH <password> called without any password configured for the default user. Are you sure "
         "your configuration is correct?");
   }
   std::string_view user = ctx.argc() == 3 ? ctx.arg(1) : "default";
-  if (!check_password(ctx, user, ctx.arg(ctx.argc() - 1))) return;
-  ctx.client.authenticated = true;
+  if (!authenticate(ctx, user, ctx.arg(ctx.argc() - 1))) return ctx.reply.error(kWrongPass);
   ctx.reply.ok();
 }
 
@@ -98,37 +96,28 @@ void cmd_hello(CommandContext& ctx) {
     next = 2;
     if (version < 2 || version > 3) return ctx.reply.error("NOPROTO unsupported protocol version");
   }
-  std::string_view user;
-  std::string_view password;
-  std::string_view name;
-  bool has_auth = false;
-  bool has_name = false;
+  // Like Redis 7.0, options act as they are read: AUTH authenticates and SETNAME names the
+  // client at once, so a later bad option (or NOAUTH) leaves what came before in effect.
   for (size_t i = next; i < ctx.argc(); i++) {
     size_t left = ctx.argc() - i - 1;
     if (equals_ignore_case(ctx.arg(i), "auth") && left >= 2) {
-      user = ctx.arg(i + 1);
-      password = ctx.arg(i + 2);
-      has_auth = true;
+      if (!authenticate(ctx, ctx.arg(i + 1), ctx.arg(i + 2))) return ctx.reply.error(kWrongPass);
       i += 2;
     } else if (equals_ignore_case(ctx.arg(i), "setname") && left >= 1) {
-      name = ctx.arg(i + 1);
-      has_name = true;
+      if (!valid_client_name(ctx.arg(i + 1))) {
+        return ctx.reply.error("ERR Client names cannot contain spaces, newlines or special characters.");
+      }
+      ctx.client.set_name(std::string(ctx.arg(i + 1)));
       i += 1;
     } else {
       return ctx.reply.error("ERR Syntax error in HELLO option '" + std::string(ctx.arg(i)) + "'");
     }
   }
-  if (has_auth && !check_password(ctx, user, password)) return;
-  if (has_auth) ctx.client.authenticated = true;
-  if (ctx.server.auth_required.load() && !ctx.client.authenticated) {
+  if (!ctx.client.authenticated) {
     return ctx.reply.error("NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-                           "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+                           "HELLO AUTH <user> <pass> option can be used to authenticate the client and "
                            "select the RESP protocol version at the same time");
   }
-  if (has_name && !valid_client_name(name)) {
-    return ctx.reply.error("ERR Client names cannot contain spaces, newlines or special characters.");
-  }
-  if (has_name) ctx.client.set_name(std::string(name));
   ctx.client.protocol = static_cast<int>(version);
   ctx.reply.set_protocol(static_cast<int>(version));
   ctx.reply.map(7);
@@ -173,6 +162,18 @@ void cmd_shutdown(CommandContext& ctx) {
   ctx.client.set_flag(kClientCloseAfterReply);  // Redis sends no reply: the connection closes
 }
 
+void cmd_monitor(CommandContext& ctx) {
+  // A monitor is a kind of replica in Redis; it gets every command as text from now on.
+  if (ctx.client.has_flag(kClientMonitor)) return ctx.reply.ok();
+  std::shared_ptr<Client> self = ctx.server.find_client(ctx.client.id);
+  if (self == nullptr) return;
+  ctx.reply.ok();
+  ctx.client.deliver(ctx.client.output, 0);
+  ctx.client.output.clear();
+  ctx.client.set_flag(kClientMonitor);
+  ctx.server.monitors.add(self);
+}
+
 // ---- OBJECT ----
 
 void cmd_object_encoding(CommandContext& ctx) {
@@ -209,7 +210,7 @@ void cmd_object_freq(CommandContext& ctx) {
                            "note that when switching between policies at runtime LRU and LFU data will take "
                            "some time to adjust.");
   }
-  ctx.reply.integer(0);
+  ctx.reply.integer(ctx.server.eviction->frequency(entry));
 }
 
 void cmd_object_help(CommandContext& ctx) { ctx.reply.raw(help_reply("object")); }
@@ -226,6 +227,7 @@ void register_server_commands(CommandTable& table) {
   table.add("auth", cmd_auth);
   table.add("info", cmd_info, LockMode::kShared);
   table.add("shutdown", cmd_shutdown);
+  table.add("monitor", cmd_monitor);
   table.add("object|encoding", cmd_object_encoding);
   table.add("object|refcount", cmd_object_refcount);
   table.add("object|idletime", cmd_object_idletime);

@@ -35,18 +35,26 @@ bool lookup_sets(CommandContext& ctx, size_t first, size_t count, SetList* sets)
 }
 
 // Stores `result` at `target` whatever was there (dropping any TTL), or deletes `target` when
-// the result is empty; replies the result's size.
-void store_result(CommandContext& ctx, std::string_view target, std::unique_ptr<SetValue> result) {
+// the result is empty; replies the result's size. `event`: the command's notification
+// ("sinterstore", "sunionstore", "sdiffstore").
+void store_result(CommandContext& ctx, std::string_view target, std::unique_ptr<SetValue> result,
+                  std::string_view event) {
   if (result == nullptr || result->empty()) {
     // Like Redis's dbDelete: whatever entry is there goes, and only a real deletion counts.
-    if (ctx.db().erase(target)) ctx.key_modified(target);
+    if (ctx.db().erase(target)) {
+      ctx.key_modified(target);
+      ctx.notify(NotifyClass::kGeneric, "del", target);
+    }
     return ctx.reply.integer(0);
   }
   const auto size = static_cast<int64_t>(result->size());
-  ctx.lookup_write(target);  // an expired target is deleted (and DEL propagated) first
+  // An expired target is deleted (and DEL propagated) first.
+  const bool existed = ctx.lookup_write(target) != nullptr;
   ctx.db().set(target, Value(std::move(result)));
   ctx.key_modified(target);
   ctx.reply.integer(size);
+  if (!existed) ctx.notify(NotifyClass::kNew, "new", target);
+  ctx.notify(NotifyClass::kSet, event, target);
 }
 
 void reply_members(CommandContext& ctx, const SetValue& set) {
@@ -103,7 +111,7 @@ void sinter_generic(CommandContext& ctx, size_t first, size_t count, InterOutput
   if (!lookup_sets(ctx, first, count, &sets)) return;
   if (std::find(sets.begin(), sets.end(), nullptr) != sets.end()) {
     // A missing key is an empty set: so is the intersection.
-    if (output == InterOutput::kStore) return store_result(ctx, target, nullptr);
+    if (output == InterOutput::kStore) return store_result(ctx, target, nullptr, "sinterstore");
     if (output == InterOutput::kCardinality) return ctx.reply.integer(0);
     return ctx.reply.set(0);
   }
@@ -131,7 +139,7 @@ void sinter_generic(CommandContext& ctx, size_t first, size_t count, InterOutput
     smallest->visit([&](std::string_view member) {
       if (in_all_others(member)) result->add(member, limits);
     });
-    return store_result(ctx, target, std::move(result));
+    return store_result(ctx, target, std::move(result), "sinterstore");
   }
   const size_t position = ctx.reply.begin_deferred();
   size_t found = 0;
@@ -174,7 +182,9 @@ void combine_generic(CommandContext& ctx, size_t first, Combine op, bool store) 
   if (!lookup_sets(ctx, first, ctx.argc() - first, &sets)) return;
   const EncodingLimits limits = ctx.server.encoding_limits();
   std::unique_ptr<SetValue> result = op == Combine::kUnion ? set_union(sets, limits) : set_difference(sets, limits);
-  if (store) return store_result(ctx, ctx.arg(1), std::move(result));
+  if (store) {
+    return store_result(ctx, ctx.arg(1), std::move(result), op == Combine::kUnion ? "sunionstore" : "sdiffstore");
+  }
   reply_members(ctx, *result);
 }
 

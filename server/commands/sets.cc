@@ -37,6 +37,7 @@ void cmd_sadd(CommandContext& ctx) {
   KeyEntry* entry = ctx.lookup_write(key);
   if (entry == nullptr) {
     entry = ctx.db().add(key, Value(std::make_unique<SetValue>()));
+    ctx.notify(NotifyClass::kNew, "new", key);
   } else if (!ctx.check_type(entry, ValueType::kSet)) {
     return;
   }
@@ -47,6 +48,7 @@ void cmd_sadd(CommandContext& ctx) {
   if (added > 0) {
     ctx.key_modified(key);
     ctx.add_dirty(added - 1);  // Redis counts every added member
+    ctx.notify(NotifyClass::kSet, "sadd", key);
   }
   ctx.reply.integer(added);
 }
@@ -60,7 +62,11 @@ void cmd_srem(CommandContext& ctx) {
   int64_t removed = 0;
   for (size_t i = 2; i < ctx.argc() && !set.empty(); i++) removed += set.remove(ctx.arg(i)) ? 1 : 0;
   if (removed > 0) {
-    if (set.empty()) ctx.db().erase(key);
+    ctx.notify(NotifyClass::kSet, "srem", key);
+    if (set.empty()) {
+      ctx.db().erase(key);
+      ctx.notify(NotifyClass::kGeneric, "del", key);
+    }
     ctx.key_modified(key);
     ctx.add_dirty(removed - 1);
   }
@@ -108,10 +114,12 @@ void spop_with_count(CommandContext& ctx) {
   const size_t size = set.size();
   ctx.key_modified(key);
   ctx.add_dirty(static_cast<int64_t>(std::min(count, size)) - 1);  // Redis adds count itself (may overflow)
+  ctx.notify(NotifyClass::kSet, "spop", key);
   if (count >= size) {
     reply_set_members(ctx, set);
     ctx.db().erase(key);
     ctx.propagate_as({"DEL", key});
+    ctx.notify(NotifyClass::kGeneric, "del", key);
     return;
   }
   CommandRandom random = command_random(ctx);
@@ -148,7 +156,11 @@ void cmd_spop(CommandContext& ctx) {
   CommandRandom random = command_random(ctx);
   std::string member = set.pop_random(random);
   ctx.reply.bulk(member);
-  if (set.empty()) ctx.db().erase(key);
+  ctx.notify(NotifyClass::kSet, "spop", key);
+  if (set.empty()) {
+    ctx.db().erase(key);
+    ctx.notify(NotifyClass::kGeneric, "del", key);
+  }
   ctx.key_modified(key);
   ctx.propagate_as({"SREM", key, member});
 }
@@ -206,11 +218,21 @@ void cmd_smove(CommandContext& ctx) {
   if (target != nullptr && !ctx.check_type(target, ValueType::kSet)) return;
   if (source == target) return ctx.reply.integer(source->value.set().contains(member) ? 1 : 0);
   if (!source->value.set().remove(member)) return ctx.reply.integer(0);
+  ctx.notify(NotifyClass::kSet, "srem", source_key);
   // Unlinking the source keeps other entries where they are, so `target` stays valid.
-  if (source->value.set().empty()) ctx.db().erase(source_key);
+  if (source->value.set().empty()) {
+    ctx.db().erase(source_key);
+    ctx.notify(NotifyClass::kGeneric, "del", source_key);
+  }
   ctx.key_modified(source_key);
-  if (target == nullptr) target = ctx.db().add(target_key, Value(std::make_unique<SetValue>()));
-  if (target->value.set().add(member, ctx.server.encoding_limits())) ctx.key_modified(target_key);
+  if (target == nullptr) {
+    target = ctx.db().add(target_key, Value(std::make_unique<SetValue>()));
+    ctx.notify(NotifyClass::kNew, "new", target_key);
+  }
+  if (target->value.set().add(member, ctx.server.encoding_limits())) {
+    ctx.key_modified(target_key);
+    ctx.notify(NotifyClass::kSet, "sadd", target_key);
+  }
   ctx.reply.integer(1);
 }
 

@@ -122,9 +122,12 @@ void set_generic(CommandContext& ctx, unsigned flags, std::string_view key, std:
   }
   KeyEntry* entry = ctx.db().set(key, Value(std::string(value)), (flags & kSetKeepTtl) != 0);
   ctx.key_modified(key);
+  if (existing == nullptr) ctx.notify(NotifyClass::kNew, "new", key);
+  ctx.notify(NotifyClass::kString, "set", key);
   if (flags & kAnyExpire) {
     ctx.db().set_expire(entry, when);
     if (!(flags & kSetPxat)) ctx.propagate_as({"SET", key, value, "PXAT", int_to_string(when)});
+    ctx.notify(NotifyClass::kGeneric, "expire", key);
   }
   if (!(flags & kSetGet)) {
     if (style == SetReply::kIntegers) {
@@ -156,13 +159,14 @@ void cmd_get(CommandContext& ctx) {
 }
 
 void cmd_getdel(CommandContext& ctx) {
-  KeyEntry* entry = ctx.lookup_write(ctx.arg(1));
+  KeyEntry* entry = ctx.lookup_read(ctx.arg(1));
   if (entry == nullptr) return ctx.reply.null();
   if (!ctx.check_type(entry, ValueType::kString)) return;
   ctx.reply.bulk(entry->value.str());
   ctx.db().erase(ctx.arg(1));
   ctx.key_modified(ctx.arg(1));
   ctx.propagate_as({"DEL", ctx.arg(1)});
+  ctx.notify(NotifyClass::kGeneric, "del", ctx.arg(1));
 }
 
 void cmd_getex(CommandContext& ctx) {
@@ -172,7 +176,7 @@ void cmd_getex(CommandContext& ctx) {
   int64_t when = 0;
   if ((flags & kAnyExpire) && !expire_argument_to_ms(ctx, expire_text, flags & kAnyExpire, &when)) return;
   std::string_view key = ctx.arg(1);
-  KeyEntry* entry = ctx.lookup_write(key);
+  KeyEntry* entry = ctx.lookup_read(key);
   if (entry == nullptr) return ctx.reply.null();
   if (!ctx.check_type(entry, ValueType::kString)) return;
   ctx.reply.bulk(entry->value.str());
@@ -180,20 +184,23 @@ void cmd_getex(CommandContext& ctx) {
     ctx.db().erase(key);
     ctx.key_modified(key);
     ctx.propagate_as({"DEL", key});
+    ctx.notify(NotifyClass::kGeneric, "del", key);
   } else if (flags & kAnyExpire) {
     ctx.db().set_expire(entry, when);
     ctx.key_modified(key);
     ctx.propagate_as({"PEXPIREAT", key, int_to_string(when)});
+    ctx.notify(NotifyClass::kGeneric, "expire", key);
   } else if ((flags & kSetPersist) && entry->has_expire()) {
     ctx.db().clear_expire(entry);
     ctx.key_modified(key);
     ctx.propagate_as({"PERSIST", key});
+    ctx.notify(NotifyClass::kGeneric, "persist", key);
   }
 }
 
 void cmd_getset(CommandContext& ctx) {
   std::string_view key = ctx.arg(1);
-  KeyEntry* entry = ctx.lookup_write(key);
+  KeyEntry* entry = ctx.lookup_read(key);
   if (entry != nullptr && !ctx.check_type(entry, ValueType::kString)) return;
   if (entry == nullptr) {
     ctx.reply.null();
@@ -203,6 +210,8 @@ void cmd_getset(CommandContext& ctx) {
   ctx.db().set(key, Value(std::string(ctx.arg(2))));
   ctx.key_modified(key);
   ctx.propagate_as({"SET", key, ctx.arg(2)});
+  if (entry == nullptr) ctx.notify(NotifyClass::kNew, "new", key);
+  ctx.notify(NotifyClass::kString, "set", key);
 }
 
 void cmd_mget(CommandContext& ctx) {
@@ -228,8 +237,13 @@ void mset_generic(CommandContext& ctx, bool only_if_none_exist) {
     }
   }
   for (size_t i = 1; i < ctx.argc(); i += 2) {
+    // Each key is looked up as it is set (an expired one is deleted first; a key repeated in
+    // the arguments is new only the first time), as Redis's setKey does.
+    const bool existed = ctx.lookup_write(ctx.arg(i)) != nullptr;
     ctx.db().set(ctx.arg(i), Value(std::string(ctx.arg(i + 1))));
     ctx.key_modified(ctx.arg(i));
+    if (!existed) ctx.notify(NotifyClass::kNew, "new", ctx.arg(i));
+    ctx.notify(NotifyClass::kString, "set", ctx.arg(i));
   }
   if (only_if_none_exist) {
     ctx.reply.integer(1);
@@ -258,6 +272,7 @@ void cmd_append(CommandContext& ctx) {
   KeyEntry* entry = ctx.lookup_write(key);
   if (entry == nullptr) {
     entry = ctx.db().add(key, Value(std::string(suffix)));
+    ctx.notify(NotifyClass::kNew, "new", key);
   } else {
     if (!ctx.check_type(entry, ValueType::kString)) return;
     std::string& text = entry->value.str();
@@ -266,6 +281,7 @@ void cmd_append(CommandContext& ctx) {
     entry->string_is_raw = true;
   }
   ctx.key_modified(key);
+  ctx.notify(NotifyClass::kString, "append", key);
   ctx.reply.integer(static_cast<int64_t>(entry->value.str().size()));
 }
 
@@ -306,6 +322,7 @@ void cmd_setrange(CommandContext& ctx) {
     if (patch.empty()) return ctx.reply.integer(0);
     if (!check_string_length(ctx, offset, static_cast<int64_t>(patch.size()))) return;
     entry = ctx.db().add(key, Value(std::string()));
+    ctx.notify(NotifyClass::kNew, "new", key);
   } else {
     if (!ctx.check_type(entry, ValueType::kString)) return;
     if (patch.empty()) return ctx.reply.integer(static_cast<int64_t>(entry->value.str().size()));
@@ -317,6 +334,7 @@ void cmd_setrange(CommandContext& ctx) {
   text.replace(static_cast<size_t>(offset), patch.size(), patch);
   entry->string_is_raw = true;
   ctx.key_modified(key);
+  ctx.notify(NotifyClass::kString, "setrange", key);
   ctx.reply.integer(static_cast<int64_t>(text.size()));
 }
 
@@ -337,11 +355,13 @@ void incr_by(CommandContext& ctx, int64_t increment) {
   std::string_view text(buf, format_int64(value, buf));
   if (entry == nullptr) {
     ctx.db().add(key, Value(std::string(text)));
+    ctx.notify(NotifyClass::kNew, "new", key);
   } else {
     entry->value.str().assign(text);
     entry->string_is_raw = false;
   }
   ctx.key_modified(key);
+  ctx.notify(NotifyClass::kString, "incrby", key);
   ctx.reply.integer(value);
 }
 
@@ -376,11 +396,13 @@ void cmd_incrbyfloat(CommandContext& ctx) {
   std::string text(buf, format_long_double(value, buf));
   if (entry == nullptr) {
     ctx.db().add(key, Value(text));
+    ctx.notify(NotifyClass::kNew, "new", key);
   } else {
     entry->value.str() = text;
     entry->string_is_raw = false;
   }
   ctx.key_modified(key);
+  ctx.notify(NotifyClass::kString, "incrbyfloat", key);
   ctx.reply.bulk(text);
   // Replicas get the result, not the increment: float formatting must not make them diverge.
   ctx.propagate_as({"SET", key, text, "KEEPTTL"});
