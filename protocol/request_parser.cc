@@ -173,6 +173,8 @@ RequestParser::Status RequestParser::parse_inline(std::string_view input, size_t
     return Status::kNeedMore;
   }
   size_t newline = static_cast<const char*>(nl) - rest.data();
+  // Redis reads 16 KB at a time and gives up once 64 KB have arrived without a newline.
+  if (newline >= kProtoInlineMaxSize + 16 * 1024) return fail("ERR Protocol error: too big inline request");
   size_t line_length = newline;
   if (line_length > 0 && rest[line_length - 1] == '\r') line_length--;
   inline_storage_.clear();

@@ -75,7 +75,6 @@ class Connection {
   Connection(Server& server, Client& client) : server_(server), client_(client) {}
 
   void run() {
-    configure_timeout();
     while (!client_.killed() && !server_.shutting_down()) {
       if (!fill_input()) break;
       if (!process_input()) break;
@@ -89,18 +88,8 @@ class Connection {
     return client_.has_flag(kClientPubSub) || client_.has_flag(kClientMonitor);
   }
 
-  void configure_timeout() {
-    generation_ = server_.config_generation.load(std::memory_order_relaxed);
-    int64_t seconds = server_.idle_timeout_s.load(std::memory_order_relaxed);
-    timeval tv{};
-    tv.tv_sec = static_cast<time_t>(seconds);
-    ::setsockopt(client_.fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    timeout_s_ = seconds;
-  }
-
   // Reads at least one chunk. False when the connection must close.
   bool fill_input() {
-    if (server_.config_generation.load(std::memory_order_relaxed) != generation_) configure_timeout();
     size_t limit = static_cast<size_t>(server_.query_buffer_limit.load(std::memory_order_relaxed));
     if (!input_.prepare(limit)) {
       server_.log('#', "Closing client that reached max query buffer length: " + client_.peer_address);
@@ -118,14 +107,6 @@ class Connection {
       }
       if (n == 0) return false;
       if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        if (client_.killed() || server_.shutting_down()) return false;
-        if (timeout_s_ > 0 && !async_mode() &&
-            unix_time_ms() - client_.last_interaction_ms.load() >= timeout_s_ * 1000) {
-          return false;  // idle timeout
-        }
-        continue;
-      }
       return false;
     }
   }
@@ -245,8 +226,6 @@ class Connection {
   Server& server_;
   Client& client_;
   InputBuffer input_;
-  int generation_ = -1;
-  int64_t timeout_s_ = 0;
 };
 
 }  // namespace

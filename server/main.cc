@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -41,8 +42,12 @@ std::string read_file(const std::string& path, bool* ok) {
 }
 
 // Parses the command line with CLI11: one option per Redis directive (and alias), each taking
-// any number of values, plus the optional config file path.
-int load_configuration(int argc, char** argv, rd::Config& config) {
+// any number of values, plus the optional config file path. Like Redis, every occurrence of an
+// option is one config line, applied in order after the file (`--port 1 --port 2` keeps 2,
+// repeated `--save` lines add up), and a trailing `-` reads more config from stdin.
+int load_configuration(int argc, char** argv, rd::Config& config, std::string* config_file) {
+  bool read_stdin = argc > 1 && std::string_view(argv[argc - 1]) == "-";
+  if (read_stdin) argc--;
   CLI::App app{"Redis-compatible server"};
   app.set_help_flag();  // Redis's own -h/--help text below
   app.allow_extras(false);
@@ -52,14 +57,22 @@ int load_configuration(int argc, char** argv, rd::Config& config) {
   app.add_flag("-h,--help", want_help);
   std::vector<std::string> positional;
   app.add_option("config", positional)->expected(0, -1);
-  std::map<std::string, std::vector<std::string>> values;
+  std::vector<std::vector<std::string>> options;  // {name, values...} per occurrence
   for (const rd::ParamSpec& spec : rd::config_params()) {
     for (const char* name : {spec.name, spec.alias}) {
       if (name[0] == '\0') continue;
-      app.add_option(std::string("--") + name, values[name])
+      std::string directive = name;
+      app.add_option_function<std::vector<std::string>>(
+             "--" + directive,
+             [&options, directive](const std::vector<std::string>& values) {
+               std::vector<std::string> option = {directive};
+               option.insert(option.end(), values.begin(), values.end());
+               if (values.empty()) option.emplace_back();  // `--save ""` or a bare `--save`
+               options.push_back(std::move(option));
+             })
           ->expected(0, -1)
           ->allow_extra_args()
-          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+          ->trigger_on_parse();
     }
   }
   try {
@@ -77,36 +90,30 @@ int load_configuration(int argc, char** argv, rd::Config& config) {
   }
   if (want_help) {
     std::fputs(kUsage, stderr);
-    std::exit(0);
+    std::exit(1);  // as Redis does
   }
 
   std::string text;
   for (const std::string& path : positional) {
+    if (path == "-") {
+      read_stdin = true;
+      continue;
+    }
     bool ok = false;
-    std::string content = path == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {}) : read_file(path, &ok);
-    if (path != "-" && !ok) {
+    std::string content = read_file(path, &ok);
+    if (!ok) {
       std::cerr << "Fatal error, can't open config file '" << path << "': No such file or directory\n";
       return 1;
     }
+    if (config_file->empty()) {
+      char resolved[PATH_MAX];
+      *config_file = realpath(path.c_str(), resolved) != nullptr ? resolved : path;
+    }
     text += content + "\n";
   }
+  if (read_stdin) text += std::string(std::istreambuf_iterator<char>(std::cin), {}) + "\n";
   std::string error = config.load_text(text);
-  if (error.empty()) {
-    std::vector<std::vector<std::string>> options;
-    for (const rd::ParamSpec& spec : rd::config_params()) {
-      for (const char* name : {spec.name, spec.alias}) {
-        if (name[0] == '\0' || values[name].empty()) continue;
-        std::vector<std::string> option = {name};
-        option.insert(option.end(), values[name].begin(), values[name].end());
-        options.push_back(std::move(option));
-      }
-    }
-    // An option given without a value (e.g. `--save` alone) counts as an empty value.
-    for (auto& [name, vals] : values) {
-      if (vals.empty() && app.count("--" + name) > 0) options.push_back({name, ""});
-    }
-    error = config.load_options(options);
-  }
+  if (error.empty()) error = config.load_options(options);
   if (!error.empty()) {
     std::cerr << error;
     return 1;
@@ -139,7 +146,8 @@ void daemonize() {
 
 int main(int argc, char** argv) {
   rd::Config config;
-  if (int rc = load_configuration(argc, argv, config); rc != 0) return rc;
+  std::string config_file;
+  if (int rc = load_configuration(argc, argv, config, &config_file); rc != 0) return rc;
 
   if (config.get_bool("daemonize")) daemonize();
   std::string pidfile = config.get("pidfile");
@@ -158,6 +166,7 @@ int main(int argc, char** argv) {
   raise_open_file_limit(config.get_int("maxclients"));
 
   rd::Server server(config);
+  server.config_file = config_file;
   server.log('#', "oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
   server.log('#', std::string("Redis version=") + rd::kRedisVersion + ", bits=64, commit=00000000, modified=0, pid=" +
                       std::to_string(getpid()) + ", just started");

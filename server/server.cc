@@ -334,11 +334,29 @@ void Server::cron_loop() {
     }
     if (shutting_down()) break;
     reap_finished_threads();
+    close_idle_clients();
     sample_ops_per_second();
     if (active_expire_enabled.load() && !is_replica()) active_expire_cycle();
     eviction->cron();
     persistence->cron();
     replication->cron();
+  }
+}
+
+void Server::close_idle_clients() {
+  const int64_t timeout_s = idle_timeout_s.load(std::memory_order_relaxed);
+  if (timeout_s <= 0) return;
+  const int64_t now = unix_time_ms();
+  for (const std::shared_ptr<Client>& client : clients()) {
+    // Like Redis: replicas, the master link, blocked and subscribed clients never time out.
+    if (client->has_flag(kClientReplica) || client->has_flag(kClientMaster) || client->has_flag(kClientBlocked) ||
+        client->has_flag(kClientPubSub)) {
+      continue;
+    }
+    if (now - client->last_interaction_ms.load(std::memory_order_relaxed) > timeout_s * 1000) {
+      log('.', "Closing idle client");
+      client->kill();
+    }
   }
 }
 

@@ -201,6 +201,7 @@ class Server {
   void cron_loop();
   void active_expire_cycle();
   void sample_ops_per_second();
+  void close_idle_clients();
   void accept_loop(int listen_fd);
   void spawn_connection(UniqueFd socket);
   void reap_finished_threads();

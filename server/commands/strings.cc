@@ -258,8 +258,8 @@ void cmd_msetnx(CommandContext& ctx) { mset_generic(ctx, true); }
 // Redis refuses strings that would outgrow proto-max-bulk-len (except from its master).
 bool check_string_length(CommandContext& ctx, int64_t offset, int64_t append) {
   if (ctx.client.has_flag(kClientMaster)) return true;
-  int64_t total = offset + append;
-  if (total > ctx.server.proto_max_bulk_len.load() || total < offset || total < append) {
+  int64_t total = 0;
+  if (__builtin_add_overflow(offset, append, &total) || total > ctx.server.proto_max_bulk_len.load()) {
     ctx.reply.error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
     return false;
   }
