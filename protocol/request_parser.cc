@@ -167,7 +167,11 @@ RequestParser::Status RequestParser::parse_multibulk(std::string_view input, siz
 
 RequestParser::Status RequestParser::parse_inline(std::string_view input, size_t start) {
   std::string_view rest = input.substr(start);
-  const void* nl = std::memchr(rest.data(), '\n', rest.size());
+  // Redis looks for the newline with strchr: a NUL byte hides everything after it, so such a
+  // line never completes (until the size limit trips), and we behave the same.
+  const void* nul = std::memchr(rest.data(), '\0', rest.size());
+  size_t searchable = nul == nullptr ? rest.size() : static_cast<size_t>(static_cast<const char*>(nul) - rest.data());
+  const void* nl = std::memchr(rest.data(), '\n', searchable);
   if (nl == nullptr) {
     if (rest.size() > kProtoInlineMaxSize) return fail("ERR Protocol error: too big inline request");
     return Status::kNeedMore;
