@@ -188,7 +188,17 @@ bool Acl::check_script_command(Client& caller, const CommandSpec& spec, const st
                                                               : std::string(argv[static_cast<size_t>(verdict.position)]);
   add_log_entry(caller, verdict.denial, AclContext::kLua, std::move(object),
                 user != nullptr ? user->name : caller.acl.user_name());
-  *error = "The user executing the script can't run this command or subcommand";
+  switch (verdict.denial) {
+    case AclDenial::kKey:
+      *error = "The user executing the script can't access at least one of the keys mentioned in the command arguments";
+      break;
+    case AclDenial::kChannel:
+      *error = "The user executing the script can't publish to the channel mentioned in the command";
+      break;
+    default:
+      *error = "The user executing the script can't run this command or subcommand";
+      break;
+  }
   return false;
 }
 
@@ -341,7 +351,7 @@ std::string Acl::read_acl_file(const std::string& path, UserMap* users) {
     std::string line = trim(std::string_view(text).substr(pos, end - pos), " \t\r\n");
     pos = end + 1;
     line_number++;
-    if (line.empty() || line[0] == '#') {
+    if (line.empty()) {  // (a "#" line is an error, as in Redis 7.0)
       if (end == text.size()) break;
       continue;
     }

@@ -35,6 +35,8 @@ std::vector<bool> redacted_positions(const CommandSpec& spec, const std::string_
         break;
       }
     }
+  } else if (name == "acl|setuser") {  // the user name and every rule (passwords)
+    std::fill(hidden.begin() + std::min<size_t>(2, argc), hidden.end(), true);
   } else if (name == "config|set") {
     if (argc % 2 != 0) return hidden;
     for (size_t j = 2; j + 1 < argc; j += 2) {

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "server/acl.h"
 #include "server/command_context.h"
 #include "server/scripting/lua_convert.h"
 #include "server/scripting/lua_host.h"
@@ -129,6 +130,7 @@ const CommandSpec* ScriptRun::check_command(const std::vector<std::string>& args
     *error = "This Redis command is not allowed from script";
     return nullptr;
   }
+  if (!server.acl->check_script_command(caller.client, *spec, args, error)) return nullptr;
   if (spec->is_write()) {
     const bool from_master = caller.client.has_flag(kClientMaster);
     if (read_only) {
