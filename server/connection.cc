@@ -132,17 +132,25 @@ class Connection {
     parser.set_auth_required(server_.auth_required.load(std::memory_order_relaxed) && !client_.authenticated);
     parser.set_max_bulk_len(client_.has_flag(kClientMaster) ? INT64_MAX
                                                             : server_.proto_max_bulk_len.load(std::memory_order_relaxed));
+    // One keyspace lock hold serves consecutive commands of this batch (server/keyspace_lock.h);
+    // it is dropped before anything that writes to the socket or waits.
+    KeyspaceLock batch(server_.keyspace.mutex());
     while (true) {
       RequestParser::Status status = parser.parse(input_.pending());
       input_.consume(parser.consumed());
       if (status == RequestParser::Status::kNeedMore) break;
       if (status == RequestParser::Status::kError) {
+        batch.release();
         Reply(&client_.output).error(parser.error());
         server_.log('-', "Protocol error (" + parser.error() + ") from client: " + client_.peer_address);
         flush();
         return false;
       }
-      ExecStatus result = server_.execute(client_, parser.args());
+      ExecStatus result = server_.execute(client_, parser.args(), batch);
+      if (result != ExecStatus::kDone || client_.has_flag(kClientReplica) || async_mode() ||
+          client_.output.size() >= kFlushThreshold || client_.killed()) {
+        batch.release();
+      }
       if (client_.has_flag(kClientReplica)) {
         // PSYNC/SYNC made this connection a replica: after its +FULLRESYNC/+CONTINUE, the
         // replication code owns the socket until the replica goes away.

@@ -50,7 +50,7 @@ bool runs_immediately_in_multi(const CommandSpec& spec) {
 
 CommandContext::CommandContext(Server& srv, Client& c, const CommandSpec& command,
                                const std::vector<std::string_view>& args, Reply& out, int db_index)
-    : server(srv), client(c), spec(command), argv(args), reply(out), now_ms(unix_time_ms()),
+    : server(srv), client(c), spec(command), argv(args), reply(out), now_ms(0),
       db_index_(db_index), notify_flags_(&srv.notify_keyspace_events) {}
 
 Db& CommandContext::db() { return server.keyspace.db(db_index_); }
@@ -242,11 +242,17 @@ void Server::wait_while_paused(Client& client, const CommandSpec& spec) {
 }
 
 ExecStatus Server::execute(Client& client, const std::vector<std::string_view>& argv) {
+  KeyspaceLock batch(keyspace.mutex());
+  return execute(client, argv, batch);
+}
+
+ExecStatus Server::execute(Client& client, const std::vector<std::string_view>& argv, KeyspaceLock& batch) {
   // CLIENT REPLY OFF/SKIP: run the command, then drop what it replied.
   // CLIENT REPLY ON during a skipped command turns the skip off, so its +OK is sent.
   const size_t output_before = client.output.size();
   if (client.reply_mode == ReplyMode::kSkip) client.reply_mode = ReplyMode::kSkipping;
-  ExecStatus status = dispatch(client, argv);
+  ExecStatus status = dispatch(client, argv, batch);
+  if (status != ExecStatus::kDone) batch.release();
   if (client.reply_mode == ReplyMode::kSkipping) {
     client.reply_mode = ReplyMode::kOn;
     client.output.resize(output_before);
@@ -256,7 +262,7 @@ ExecStatus Server::execute(Client& client, const std::vector<std::string_view>& 
   return status;
 }
 
-ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>& argv) {
+ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>& argv, KeyspaceLock& batch) {
   Reply reply(&client.output, client.protocol.load(std::memory_order_relaxed));
   const bool in_multi = client.has_flag(kClientMulti);
   auto reject = [&](std::string_view message) {
@@ -311,15 +317,14 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
   }
   // maxmemory (Redis's order: after NOAUTH and the no-multi check, before everything else):
   // evict if over the limit; if that cannot bring memory under it, refuse what may grow it.
+  if (eviction->maxmemory() != 0) batch.release();  // eviction takes the lock itself
   if (!(in_multi && spec->has(kCmdNoMulti)) && !scripting->busy() &&
       eviction->check_command(client, *spec, in_multi)) {
     spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
     if (spec->name != "exec") return reject(kOomError);
     // EXEC of a transaction that may grow memory: the transaction is discarded.
-    {
-      std::unique_lock<std::shared_mutex> lock(keyspace.mutex());
-      discard_transaction(client);
-    }
+    batch.hold(LockMode::kExclusive);
+    discard_transaction(client);
     const std::string message = "EXECABORT Transaction discarded because of: " + std::string(kOomError);
     stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
     count_error(message);
@@ -352,6 +357,7 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
   if (scripting->busy() && !spec->has(kCmdAllowBusy) && !client.has_flag(kClientMaster)) {
     return reject(scripting->busy_error());
   }
+  if (pause_until_ms_.load(std::memory_order_relaxed) != 0) batch.release();  // may sleep
   wait_while_paused(client, *spec);
   if (in_multi && !runs_immediately_in_multi(*spec)) {
     if (spec->has(kCmdNoMulti)) return reject("ERR Command not allowed inside a transaction");
@@ -363,21 +369,21 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
   }
 
   CommandContext ctx(*this, client, *spec, argv, reply, client.db.load(std::memory_order_relaxed));
-  const int64_t started_us = monotonic_us();
+  // One clock read gives the command's time and the start of its duration.
+  const int64_t started_us = batch.clock_us() != 0 ? batch.clock_us() : unix_time_us();
+  ctx.now_ms = started_us / 1000;
   const size_t output_before = client.output.size();
+  client.last_command.store(spec, std::memory_order_relaxed);  // CLIENT LIST while it runs
+  batch.hold(spec->lock);
   switch (spec->lock) {
     case LockMode::kNone:
       run_handler(*this, ctx);
       break;
     case LockMode::kShared: {
-      {
-        std::shared_lock<std::shared_mutex> lock(keyspace.mutex());
-        ctx.now_ms = unix_time_ms();
-        run_handler(*this, ctx);
-      }
+      run_handler(*this, ctx);
       // Expired keys the read found: deleted now, as Redis's read would have ("expired").
       if (!ctx.deferred().empty()) {
-        std::unique_lock<std::shared_mutex> lock(keyspace.mutex());
+        batch.hold(LockMode::kExclusive);
         const int64_t now = unix_time_ms();
         const int db = ctx.db_index();
         for (const CommandContext::Deferred& item : ctx.deferred()) {
@@ -392,8 +398,6 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
       break;
     }
     case LockMode::kExclusive: {
-      std::unique_lock<std::shared_mutex> lock(keyspace.mutex());
-      ctx.now_ms = unix_time_ms();
       ctx.set_exclusive(true);
       run_handler(*this, ctx);
       if (ctx.blocked()) {
@@ -418,7 +422,8 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
       break;
     }
   }
-  const int64_t duration_us = monotonic_us() - started_us;
+  const int64_t ended_us = unix_time_us();
+  const int64_t duration_us = std::max<int64_t>(0, ended_us - started_us);
   spec->stats.calls.fetch_add(1, std::memory_order_relaxed);
   spec->stats.usec.fetch_add(static_cast<uint64_t>(duration_us), std::memory_order_relaxed);
   if (!ctx.blocked()) {  // a blocked command is logged when served (serve_blocked_clients)
@@ -438,6 +443,7 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
   if (monitors.active() && !spec->has(kCmdSkipMonitor) && !spec->has(kCmdAdmin)) {
     monitors.feed(client, ctx.db_index(), argv.data(), argv.size());
   }
+  batch.set_clock_us(ended_us);
   if (ctx.blocked()) return ExecStatus::kBlocked;
   return client.has_flag(kClientCloseAfterReply) ? ExecStatus::kClose : ExecStatus::kDone;
 }

@@ -327,12 +327,14 @@ void Server::accept_loop(int listen_fd) {
 
 void Server::cron_loop() {
   using namespace std::chrono;
+  tick_access_clock();
   while (!shutting_down()) {
     {
       std::unique_lock<std::mutex> lock(shutdown_mutex_);
       shutdown_cv_.wait_for(lock, milliseconds(100), [this] { return shutting_down(); });
     }
     if (shutting_down()) break;
+    tick_access_clock();
     reap_finished_threads();
     close_idle_clients();
     sample_ops_per_second();

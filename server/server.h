@@ -28,6 +28,7 @@
 #include "server/client.h"
 #include "server/command_table.h"
 #include "server/config.h"
+#include "server/keyspace_lock.h"
 #include "server/monitor.h"
 #include "server/notify.h"
 #include "server/persistence.h"
@@ -126,6 +127,10 @@ class Server {
   // ---- dispatch (server/dispatch.cc) ----
   // Runs one parsed command for `client`, appending its reply to client.output.
   ExecStatus execute(Client& client, const std::vector<std::string_view>& argv);
+  // The same, reusing the keyspace lock `batch` holds (a connection's pipelined batch). The
+  // lock is held or released on return as the next command's needs decide (see
+  // server/keyspace_lock.h); it is never held when this returns kBlocked or kClose.
+  ExecStatus execute(Client& client, const std::vector<std::string_view>& argv, KeyspaceLock& batch);
   // Runs one queued command inside EXEC; its propagation joins the EXEC's (MULTI...EXEC).
   // REQUIRES: keyspace lock exclusive.
   void execute_in_transaction(CommandContext& exec, const CommandSpec& spec,
@@ -196,7 +201,7 @@ class Server {
   int64_t used_memory() const;
 
  private:
-  ExecStatus dispatch(Client& client, const std::vector<std::string_view>& argv);
+  ExecStatus dispatch(Client& client, const std::vector<std::string_view>& argv, KeyspaceLock& batch);
   void wait_while_paused(Client& client, const CommandSpec& spec);
   void cron_loop();
   void active_expire_cycle();

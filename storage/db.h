@@ -133,5 +133,8 @@ class Keyspace {
 
 // A coarse clock for access times, in seconds, wrapping like Redis's 24-bit LRU clock.
 uint32_t access_clock_now();
+// Refreshes the cached access clock; once called, access_clock_now() returns the cached value
+// (the server's cron calls it ten times a second).
+void tick_access_clock();
 
 }  // namespace rd
