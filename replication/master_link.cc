@@ -360,7 +360,7 @@ bool MasterLink::receive_snapshot(LinkReader& in, const std::string& replid, int
   *stream_db = db >= 0 && db < server_.keyspace.db_count() ? db : 0;
   server_.log('*', "Done loading RDB, keys loaded: " + std::to_string(result.keys_loaded) +
                        ", keys expired: " + std::to_string(result.keys_expired) + ".");
-  replication_.install_full_sync(fresh, replid, offset);
+  if (!replication_.install_full_sync(fresh, result.function_libraries, replid, offset)) return false;
   server_.log('*', "MASTER <-> REPLICA sync: Finished with success");
   return true;  // `fresh` now holds the old data: freed here, outside any lock
 }

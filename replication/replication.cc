@@ -18,6 +18,8 @@
 #include "server/command_context.h"
 #include "server/info.h"
 #include "server/server.h"
+#include "server/scripting/function_dump.h"
+#include "server/scripting/scripting.h"
 #include "storage/numbers.h"
 
 namespace rd {
@@ -224,9 +226,15 @@ Replication::CachedMaster Replication::cached_master() {
   return cached_;
 }
 
-void Replication::install_full_sync(Keyspace& fresh, const std::string& replid, int64_t offset) {
+bool Replication::install_full_sync(Keyspace& fresh, const std::vector<std::string>& function_libraries,
+                                    const std::string& replid, int64_t offset) {
   {
     std::unique_lock<std::shared_mutex> keyspace_lock(server_.keyspace.mutex());
+    std::string function_error;
+    if (!load_rdb_functions(server_.scripting->functions(), function_libraries, true, &function_error)) {
+      server_.log('#', "Failed trying to load the MASTER synchronization DB from socket: " + function_error);
+      return false;
+    }
     Keyspace& keyspace = server_.keyspace;
     server_.watches.touch_existing_in_db(keyspace, -1);  // keys that disappear
     for (int i = 0; i < keyspace.db_count(); i++) keyspace.db(i).swap(fresh.db(i));
@@ -241,6 +249,7 @@ void Replication::install_full_sync(Keyspace& fresh, const std::string& replid, 
     cached_ = CachedMaster{};
   }
   disconnect_replicas();
+  return true;
 }
 
 void Replication::adopt_master_replid(const std::string& replid) {

@@ -146,7 +146,9 @@ class Replication : private WriteConsumer {
   };
   CachedMaster cached_master();
   // A full sync loaded `fresh`: it becomes the dataset, and our history is the master's.
-  void install_full_sync(Keyspace& fresh, const std::string& replid, int64_t offset);
+  // False (nothing installed) when the image's FUNCTION libraries fail to load.
+  bool install_full_sync(Keyspace& fresh, const std::vector<std::string>& function_libraries,
+                         const std::string& replid, int64_t offset);
   // +CONTINUE <replid>: the master's history continues under a new ID.
   void adopt_master_replid(const std::string& replid);
   // The link is up with `master` as the master client / went down (its last selected db).

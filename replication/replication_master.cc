@@ -11,6 +11,8 @@
 #include "replication/replication.h"
 #include "server/command_context.h"
 #include "server/server.h"
+#include "server/scripting/function_dump.h"
+#include "server/scripting/scripting.h"
 #include "storage/numbers.h"
 
 namespace rd {
@@ -223,6 +225,7 @@ void Replication::start_full_resync(CommandContext& ctx, const std::shared_ptr<C
   // Keys already expired are sent too (as Redis does): the replica drops them when our DEL
   // arrives, so its dataset matches ours at every offset.
   options.skip_expired = false;
+  options.function_libraries = function_library_codes(server_.scripting->functions());
   const bool diskless = handshake.capa_eof && server_.config.get_bool("repl-diskless-sync");
   auto session = std::make_shared<ReplicaSession>(*this, server_, client, handshake, old_sync);
   if (!session->start_full_sync(options, diskless, offset)) {

@@ -13,6 +13,8 @@
 #include "server/command_context.h"
 #include "server/persistence_files.h"
 #include "server/server.h"
+#include "server/scripting/function_dump.h"
+#include "server/scripting/scripting.h"
 
 namespace rd {
 namespace {
@@ -216,6 +218,10 @@ std::string Aof::load_files(CommandContext* nested) {
       if (load_rdb_file(path, server_.keyspace, server_.encoding_limits(), unix_time_ms(), false, &result) !=
           LoadStatus::kLoaded) {
         return "Bad file format reading the append only file " + files[i].name + ": " + result.error;
+      }
+      std::string function_error;
+      if (!load_rdb_functions(server_.scripting->functions(), result.function_libraries, false, &function_error)) {
+        return "Bad file format reading the append only file " + files[i].name + ": " + function_error;
       }
       server_.log('*', "Reading RDB base file on AOF loading...");
     } else if (std::string error = replay(path, is_last, nested); !error.empty()) {

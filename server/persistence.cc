@@ -14,6 +14,8 @@
 #include "server/command_context.h"
 #include "server/info.h"
 #include "server/server.h"
+#include "server/scripting/function_dump.h"
+#include "server/scripting/scripting.h"
 
 namespace rd {
 
@@ -54,6 +56,10 @@ std::string Persistence::load_at_startup() {
   if (status == LoadStatus::kMissing) return "";
   if (status == LoadStatus::kFailed) {
     return "Fatal error loading the DB " + path + ": " + result.error + ". Exiting.";
+  }
+  std::string function_error;
+  if (!load_rdb_functions(server_.scripting->functions(), result.function_libraries, true, &function_error)) {
+    return "Fatal error loading the DB " + path + ": " + function_error + ". Exiting.";
   }
   last_load_keys_loaded_ = result.keys_loaded;
   last_load_keys_expired_ = result.keys_expired;
@@ -182,6 +188,11 @@ std::string Persistence::debug_reload(CommandContext& ctx) {
     server_.log('#', "Error loading the RDB in DEBUG RELOAD: " + result.error);
     return "ERR Error trying to load the RDB dump";
   }
+  std::string function_error;
+  if (!load_rdb_functions(server_.scripting->functions(), result.function_libraries, flush, &function_error)) {
+    server_.log('#', "Error loading the RDB in DEBUG RELOAD: " + function_error);
+    return "ERR Error trying to load the RDB dump";
+  }
   server_.log('*', "DB reloaded by DEBUG RELOAD");
   return "";
 }
@@ -189,6 +200,7 @@ std::string Persistence::debug_reload(CommandContext& ctx) {
 void Persistence::debug_loadaof(CommandContext& ctx) {
   server_.watches.touch_existing_in_db(server_.keyspace, -1);
   for (int i = 0; i < server_.keyspace.db_count(); i++) server_.keyspace.db(i).clear();
+  server_.scripting->functions().flush();  // the AOF loads them again, as Redis's emptyData
   std::string error = aof_->debug_load(ctx);
   if (!error.empty()) {
     server_.log('#', error);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "storage/db.h"
 
@@ -49,6 +50,8 @@ struct RdbSaveOptions {
   int64_t used_memory = 0;     // the "used-mem" AUX field
   bool aof_base = false;       // the "aof-base" AUX field: this image is an AOF base file
   bool skip_expired = true;    // leave out keys already expired at now_ms
+  // FUNCTION libraries (their "#!lua name=..." code), saved after the AUX fields as Redis does.
+  std::vector<std::string> function_libraries;
 };
 bool rdb_save(const Keyspace& keyspace, const RdbSaveOptions& options, RdbSink& sink);
 
@@ -68,6 +71,7 @@ struct RdbLoadResult {
   RdbReplicationInfo replication;
   int64_t keys_loaded = 0;
   int64_t keys_expired = 0;
+  std::vector<std::string> function_libraries;  // the code of each FUNCTION library, in file order
 };
 
 // Loads an RDB image into `keyspace` (which the caller has emptied if it wants a replacement).

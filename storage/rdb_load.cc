@@ -460,8 +460,8 @@ void load_all(RdbReader& in, Keyspace& keyspace, const EncodingLimits& limits, i
       case rdb::kOpAux: read_aux(in, result); continue;
       case rdb::kOpSlotInfo: in.length(); in.length(); in.length(); continue;
       case rdb::kOpModuleAux: fail("Module auxiliary data is not supported");
-      case rdb::kOpFunction2:
-      case rdb::kOpFunctionPreGa: fail("Functions are not supported");
+      case rdb::kOpFunction2: result->function_libraries.push_back(in.string()); continue;
+      case rdb::kOpFunctionPreGa: fail("Pre-GA function format not supported");
       case rdb::kOpSelectDb: {
         uint64_t index = in.length();
         if (index >= static_cast<uint64_t>(keyspace.db_count())) {

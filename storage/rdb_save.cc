@@ -473,6 +473,10 @@ void write_header(RdbWriter& w, const RdbSaveOptions& options) {
     w.aux("repl-offset", repl.repl_offset);
   }
   w.aux("aof-base", int64_t{options.aof_base ? 1 : 0});
+  for (const std::string& code : options.function_libraries) {
+    w.byte(rdb::kOpFunction2);
+    w.string(code);
+  }
 }
 
 void write_db(RdbWriter& w, const Db& db, int index, const RdbSaveOptions& options) {

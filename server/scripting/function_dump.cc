@@ -151,6 +151,24 @@ void reload(FunctionEngine& engine, const std::vector<std::string>& codes) {
 
 }  // namespace
 
+std::vector<std::string> function_library_codes(const FunctionEngine& engine) { return library_codes(engine); }
+
+bool load_rdb_functions(FunctionEngine& engine, const std::vector<std::string>& codes, bool flush, std::string* error) {
+  if (codes.empty() && !flush) return true;
+  const std::vector<std::string> before = library_codes(engine);
+  if (flush) engine.flush();
+  for (const std::string& code : codes) {
+    std::string name;
+    std::string reason;
+    if (!engine.load(code, true, &name, &reason)) {
+      *error = "Failed loading library: " + reason;
+      reload(engine, before);
+      return false;
+    }
+  }
+  return true;
+}
+
 std::string dump_functions(const FunctionEngine& engine) {
   std::string out;
   for (const auto& [name, library] : engine.libraries()) {

@@ -20,6 +20,14 @@ std::string dump_functions(const FunctionEngine& engine);
 // were). False with the error reply text.
 bool restore_functions(FunctionEngine& engine, std::string_view payload, RestorePolicy policy, std::string* error);
 
+// The code of every library, for an RDB image (RdbSaveOptions::function_libraries).
+std::vector<std::string> function_library_codes(const FunctionEngine& engine);
+
+// Libraries read from an RDB image: loaded all or none, after dropping the current ones when
+// `flush` (a full load: startup, full sync, DEBUG RELOAD), else replacing same-named ones
+// (DEBUG RELOAD MERGE). False with Redis's log text when one fails to load.
+bool load_rdb_functions(FunctionEngine& engine, const std::vector<std::string>& codes, bool flush, std::string* error);
+
 // The library codes in a payload; false with the error reply text when it is not valid.
 bool parse_function_payload(std::string_view payload, std::vector<std::string>* codes, std::string* error);
 

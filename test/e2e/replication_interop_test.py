@@ -175,6 +175,46 @@ def test_redis_cli_rdb_and_replica(binary, cluster):
         proc.wait()
 
 
+FUNCTION_LIB = ("#!lua name=%s\n"
+                "redis.register_function{function_name='%s', callback=function(keys, args) return args[1] end, "
+                "flags={'no-writes'}}")
+
+
+def test_functions_travel_in_rdb_and_full_sync(binary, cluster):
+    """FUNCTION libraries are part of an RDB image (opcode 245): files and full syncs, both ways."""
+    real = cluster.start(REAL_REDIS, name="real-functions")
+    real.call("FUNCTION", "LOAD", FUNCTION_LIB % ("reallib", "realf"))
+    ours = cluster.replica(binary, real, name="ours-replica-functions")
+    assert ours.call("FCALL_RO", "realf", "0", "from-real") == b"from-real"
+    ours.call("REPLICAOF", "NO", "ONE")
+    ours.call("FUNCTION", "LOAD", FUNCTION_LIB % ("ourlib", "ourf"))
+    leaf = cluster.replica(REAL_REDIS, ours, name="real-replica-functions")
+    assert leaf.call("FCALL_RO", "ourf", "0", "from-ours") == b"from-ours"
+    assert leaf.call("FCALL_RO", "realf", "0", "x") == b"x"
+    # Our file loads in real Redis, and back.
+    assert ours.call("SAVE") == "OK"
+    load_dir = os.path.join(ours.dir, "load-functions")
+    os.mkdir(load_dir)
+    shutil.copy(os.path.join(ours.dir, "dump.rdb"), os.path.join(load_dir, "dump.rdb"))
+    check = subprocess.run([CHECK_RDB, os.path.join(load_dir, "dump.rdb")], capture_output=True, text=True)
+    assert check.returncode == 0 and "RDB looks OK" in check.stdout, check.stdout
+    loaded = cluster.start(REAL_REDIS, "--dir", load_dir, name="real-loads-functions")
+    assert loaded.call("FCALL_RO", "ourf", "0", "y") == b"y"
+    assert loaded.call("SAVE") == "OK"
+    again = cluster.start(binary, "--dir", load_dir, name="ours-loads-functions")
+    assert again.call("FCALL_RO", "realf", "0", "z") == b"z"
+    assert again.call("FCALL_RO", "ourf", "0", "z") == b"z"
+    # DEBUG RELOAD keeps them; a full sync replaces the replica's own libraries.
+    assert again.call("DEBUG", "RELOAD") == "OK"
+    assert again.call("FCALL_RO", "ourf", "0", "w") == b"w"
+    again.call("FUNCTION", "FLUSH")
+    again.call("FUNCTION", "LOAD", FUNCTION_LIB % ("stale", "stalef"))
+    again.replicaof(real)
+    wait_until(lambda: again.info()["master_link_status"] == "up", message="re-synced from the real master")
+    names = sorted(entry[1] for entry in again.call("FUNCTION", "LIST"))
+    assert names == [b"reallib"], names
+
+
 if __name__ == "__main__":
     run_tests([
         test_real_replica_follows_our_master,
@@ -182,4 +222,5 @@ if __name__ == "__main__":
         test_streams_match_real_redis_byte_for_byte,
         test_promotions_across_implementations,
         test_redis_cli_rdb_and_replica,
+        test_functions_travel_in_rdb_and_full_sync,
     ])
