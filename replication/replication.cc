@@ -97,6 +97,7 @@ std::string Replication::config_changed(std::string_view name) {
   if (name == "replicaof") return "can't set immutable config";  // as Redis: REPLICAOF changes it
   if (name == "repl-backlog-size") buffer_.set_backlog_size(server_.config.get_int("repl-backlog-size"));
   if (name == "client-output-buffer-limit") apply_output_limits();
+  if (name == "min-replicas-max-lag" || name == "min-replicas-to-write") refresh_good_replicas();
   return "";
 }
 
@@ -118,6 +119,7 @@ void Replication::replicaof(CommandContext& ctx, const std::string& host, int po
   if (!ctx.may_block()) {  // inside EXEC: the keyspace lock is ours, the change must wait
     std::lock_guard<std::mutex> lock(state_mutex_);
     deferred_role_ = host + " " + std::to_string(port);
+    role_change_pending_.store(true, std::memory_order_release);
     return ctx.reply.ok();
   }
   std::lock_guard<std::mutex> control(control_mutex_);
@@ -138,6 +140,7 @@ void Replication::replicaof_no_one(CommandContext& ctx) {
   if (!ctx.may_block()) {
     std::lock_guard<std::mutex> lock(state_mutex_);
     deferred_role_ = "no one";
+    role_change_pending_.store(true, std::memory_order_release);
     return ctx.reply.ok();
   }
   std::lock_guard<std::mutex> control(control_mutex_);
@@ -198,6 +201,7 @@ void Replication::apply_deferred_role() {
   {
     std::lock_guard<std::mutex> lock(state_mutex_);
     role.swap(deferred_role_);
+    role_change_pending_.store(false, std::memory_order_release);
   }
   if (role.empty()) return;
   std::lock_guard<std::mutex> control(control_mutex_);
@@ -308,8 +312,25 @@ void Replication::restore_from_rdb(const RdbReplicationInfo& info) {
 // ---------------------------------------------------------------------------------------
 // Cron
 
+bool Replication::enough_good_replicas() const {
+  const int64_t needed = server_.min_replicas_to_write.load(std::memory_order_relaxed);
+  if (needed <= 0 || server_.min_replicas_max_lag.load(std::memory_order_relaxed) <= 0 || is_replica()) return true;
+  return good_replicas_.load(std::memory_order_relaxed) >= needed;
+}
+
+void Replication::refresh_good_replicas() {
+  const int64_t max_lag_ms = server_.min_replicas_max_lag.load(std::memory_order_relaxed) * 1000;
+  const int64_t now = monotonic_us() / 1000;
+  int good = 0;
+  for (const auto& session : sessions()) {
+    if (session->state() == ReplicaSession::State::kOnline && now - session->ack_time_ms() <= max_lag_ms) good++;
+  }
+  good_replicas_.store(good, std::memory_order_relaxed);
+}
+
 void Replication::cron() {
-  apply_deferred_role();
+  if (role_change_pending()) apply_deferred_role();
+  refresh_good_replicas();
   const int64_t now = unix_time_ms();
   if (now - last_second_ms_ < 1000) return;
   last_second_ms_ = now;
@@ -395,6 +416,9 @@ void Replication::append_info(std::string* out) {
     info_field(out, "role", "master");
   }
   const std::vector<std::shared_ptr<ReplicaSession>> replicas = sessions();
+  if (server_.min_replicas_to_write.load() > 0 && server_.min_replicas_max_lag.load() > 0) {
+    info_field(out, "min_slaves_good_slaves", static_cast<int64_t>(good_replicas_.load()));
+  }
   info_field(out, "connected_slaves", static_cast<int64_t>(replicas.size()));
   const int64_t mono_now = monotonic_us() / 1000;
   for (size_t i = 0; i < replicas.size(); i++) {

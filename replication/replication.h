@@ -76,6 +76,15 @@ class Replication : private WriteConsumer {
   void shutdown();
   // True while this server is a replica. Cheap: read on hot paths.
   bool is_replica() const { return replica_.load(std::memory_order_acquire); }
+  // A replica whose link to its master is up (MASTERDOWN when not, with serve-stale-data no).
+  bool master_link_up() const { return link_status_.state.load(std::memory_order_relaxed) == LinkStatus::kConnected; }
+  // min-replicas-to-write: true when writes may go ahead (always on a replica, or when the
+  // check is off); counts replicas online with an ACK within min-replicas-max-lag seconds.
+  bool enough_good_replicas() const;
+  // REPLICAOF inside EXEC is applied once the EXEC released the keyspace lock: the caller
+  // (the dispatcher, lock released) applies it before the client's next command.
+  bool role_change_pending() const { return role_change_pending_.load(std::memory_order_acquire); }
+  void apply_deferred_role();
   // After CONFIG SET of `name`. Returns "" or an error text.
   std::string config_changed(std::string_view name);
   // INFO replication, and the sync_* counters of INFO stats. REQUIRES: keyspace lock held.
@@ -160,8 +169,8 @@ class Replication : private WriteConsumer {
   // ---- roles (replication.cc) ----
   void become_replica(const std::string& host, int port);
   void become_master();
-  // REPLICAOF inside EXEC (which holds the keyspace lock) takes effect from the cron.
-  void apply_deferred_role();
+  // Recounts good_replicas_ (cron, replicas coming and going, CONFIG SET).
+  void refresh_good_replicas();
   void stop_link();
   std::string new_replid();
 
@@ -190,6 +199,8 @@ class Replication : private WriteConsumer {
   bool backlog_active_ = false;    // Guarded by state_mutex_; changes also need the keyspace lock
   int64_t last_getack_end_ = -1;   // Guarded by state_mutex_
   std::string deferred_role_;      // "host port" or "no one". Guarded by state_mutex_
+  std::atomic<bool> role_change_pending_{false};  // deferred_role_ is set
+  std::atomic<int> good_replicas_{0};
 
   mutable std::shared_mutex replicas_mutex_;
   std::vector<std::shared_ptr<ReplicaSession>> replicas_;  // Guarded by replicas_mutex_

@@ -1,6 +1,7 @@
 #include "server/blocking.h"
 
 #include <algorithm>
+#include <iterator>
 #include <cstring>
 
 #include "server/client.h"
@@ -20,7 +21,14 @@ void BlockingRegistry::add(BlockedState* state) {
   if (state->vanish_type) vanish_waiters_++;
   for (const std::string& key : state->keys) {
     auto& queue = by_key_[slot(state->db, key)];
-    if (std::find(queue.begin(), queue.end(), state) == queue.end()) queue.push_back(state);
+    if (std::find(queue.begin(), queue.end(), state) != queue.end()) continue;
+    // FIFO by arrival: a command that arrived earlier but blocked later (its thread ran
+    // later) goes before the waiters that arrived after it.
+    auto position = queue.end();
+    while (state->arrival_ns != 0 && position != queue.begin() && (*std::prev(position))->arrival_ns > state->arrival_ns) {
+      --position;
+    }
+    queue.insert(position, state);
   }
 }
 

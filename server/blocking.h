@@ -37,6 +37,7 @@ struct BlockedState {
   int protocol = 2;
   std::vector<std::string> keys;
   int64_t deadline_ms = 0;  // absolute unix ms; 0 = wait forever
+  int64_t arrival_ns = 0;   // when the command reached us (Client::input_arrival_ns); 0: now
   TimeoutReply timeout_reply = TimeoutReply::kNullArray;
   bool done = false;        // served (or unblocked): `reply` holds what to send
   std::string reply;

@@ -80,6 +80,10 @@ class Client {
   std::set<std::string, std::less<>> channels;  // SUBSCRIBE
   std::set<std::string, std::less<>> patterns;  // PSUBSCRIBE
   int64_t wait_target_offset = 0;  // replication offset after this client's last write (WAIT)
+  // Kernel receive time (unix ns, SO_TIMESTAMPNS) of the last bytes read; 0 when unknown.
+  // Blocked clients queue in this order: two commands sent one after the other to different
+  // connections may run in the other order (threads), but are served in the order sent.
+  int64_t input_arrival_ns = 0;
   // Set while a blocking command waits (guarded by the keyspace lock while registered).
   std::unique_ptr<BlockedState> blocked_state;
 

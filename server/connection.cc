@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 
 #include <cerrno>
 #include <cstring>
@@ -97,7 +98,7 @@ class Connection {
     }
     while (true) {
       if (async_mode() && !wait_async()) return false;
-      ssize_t n = ::recv(client_.fd(), input_.write_position(), input_.writable(), 0);
+      ssize_t n = receive();
       if (n > 0) {
         input_.commit(static_cast<size_t>(n));
         server_.stats.net_input_bytes.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
@@ -109,6 +110,28 @@ class Connection {
       if (errno == EINTR) continue;
       return false;
     }
+  }
+
+  // recv(), also collecting the kernel's receive timestamp (Client::input_arrival_ns).
+  ssize_t receive() {
+    iovec data{input_.write_position(), input_.writable()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+    msghdr message{};
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof(control);
+    ssize_t n = ::recvmsg(client_.fd(), &message, 0);
+    if (n <= 0) return n;
+    client_.input_arrival_ns = 0;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(timespec))) {
+        timespec stamp;
+        std::memcpy(&stamp, CMSG_DATA(c), sizeof(stamp));
+        client_.input_arrival_ns = static_cast<int64_t>(stamp.tv_sec) * 1000000000 + stamp.tv_nsec;
+      }
+    }
+    return n;
   }
 
   // Subscribed / MONITOR clients: deliver queued messages until the socket has input.

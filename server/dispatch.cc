@@ -253,6 +253,10 @@ ExecStatus Server::execute(Client& client, const std::vector<std::string_view>& 
   if (client.reply_mode == ReplyMode::kSkip) client.reply_mode = ReplyMode::kSkipping;
   ExecStatus status = dispatch(client, argv, batch);
   if (status != ExecStatus::kDone) batch.release();
+  if (replication->role_change_pending()) [[unlikely]] {  // REPLICAOF ran inside EXEC
+    batch.release();
+    replication->apply_deferred_role();
+  }
   if (client.reply_mode == ReplyMode::kSkipping) {
     client.reply_mode = ReplyMode::kOn;
     client.output.resize(output_before);
@@ -265,7 +269,18 @@ ExecStatus Server::execute(Client& client, const std::vector<std::string_view>& 
 ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>& argv, KeyspaceLock& batch) {
   Reply reply(&client.output, client.protocol.load(std::memory_order_relaxed));
   const bool in_multi = client.has_flag(kClientMulti);
+  // An EXEC refused by a check below discards its transaction, as Redis's execCommandAbort.
+  bool is_exec = false;
   auto reject = [&](std::string_view message) {
+    if (is_exec) {
+      batch.hold(LockMode::kExclusive);
+      discard_transaction(client);
+      const std::string aborted = "EXECABORT Transaction discarded because of: " + std::string(message);
+      stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
+      count_error(aborted);
+      reply.error(aborted);
+      return ExecStatus::kDone;
+    }
     if (in_multi) client.multi_dirty = true;
     stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
     count_error(message);
@@ -298,6 +313,7 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
     }
     spec = found;
   }
+  is_exec = in_multi && spec->name == "exec";
   const int argc = static_cast<int>(argv.size());
   if ((spec->arity > 0 && argc != spec->arity) || argc < -spec->arity) {
     spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
@@ -321,15 +337,30 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
   if (!(in_multi && spec->has(kCmdNoMulti)) && !scripting->busy() &&
       eviction->check_command(client, *spec, in_multi)) {
     spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
-    if (spec->name != "exec") return reject(kOomError);
-    // EXEC of a transaction that may grow memory: the transaction is discarded.
-    batch.hold(LockMode::kExclusive);
-    discard_transaction(client);
-    const std::string message = "EXECABORT Transaction discarded because of: " + std::string(kOomError);
-    stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
-    count_error(message);
-    reply.error(message);
-    return ExecStatus::kDone;
+    return reject(kOomError);
+  }
+  // Writes (an EXEC counts as one when it queued one), in Redis's order: MISCONF, NOREPLICAS,
+  // READONLY; then the subscribed context and MASTERDOWN.
+  const bool from_master = client.has_flag(kClientMaster);
+  bool is_write = spec->is_write();
+  bool deny_stale = !spec->has(kCmdStale);
+  if (is_exec) {
+    for (const QueuedCommand& queued : client.multi_queue) {
+      is_write = is_write || queued.spec->is_write();
+      deny_stale = deny_stale || !queued.spec->has(kCmdStale);
+    }
+  }
+  if ((is_write || spec->name == "ping") && persistence->writes_denied() && !from_master && !is_replica()) {
+    spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
+    return reject(kMisconfError);
+  }
+  if (is_write && !replication->enough_good_replicas()) {
+    spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
+    return reject("NOREPLICAS Not enough good replicas to write.");
+  }
+  if (is_write && is_replica() && !from_master && config.get_bool("replica-read-only")) {
+    spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
+    return reject("READONLY You can't write against a read only replica.");
   }
   if (client.has_flag(kClientPubSub) && client.protocol.load(std::memory_order_relaxed) == 2 &&
       !allowed_in_subscribed_context(*spec)) {
@@ -337,20 +368,10 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
     return reject("ERR Can't execute '" + spec->name +
                   "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
   }
-  if (is_replica() && spec->is_write() && !client.has_flag(kClientMaster) &&
-      config.get_bool("replica-read-only")) {
+  if (deny_stale && is_replica() && !replica_serve_stale_data.load(std::memory_order_relaxed) &&
+      !replication->master_link_up()) {
     spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
-    return reject("READONLY You can't write against a read only replica.");
-  }
-  if (spec->is_write() || spec->name == "ping") {
-    if (persistence->writes_denied() && !client.has_flag(kClientMaster) && !is_replica()) {
-      spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
-      return reject(
-          "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
-          "Commands that may modify the data set are disabled, because this instance is configured to report "
-          "errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check "
-          "the Redis logs for details about the RDB error.");
-    }
+    return reject("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
   }
   // A script past busy-reply-threshold holds the keyspace: only SCRIPT/FUNCTION KILL and the
   // like get through (the master link waits for it).
@@ -413,6 +434,7 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
         state->protocol = reply.protocol();
         state->keys = std::move(ctx.block_keys());
         state->deadline_ms = ctx.block_deadline();
+        state->arrival_ns = client.input_arrival_ns;
         state->timeout_reply = ctx.block_timeout_reply();
         state->vanish_type = ctx.block_vanish_type();
         blocking.add(state.get());
@@ -455,7 +477,7 @@ void run_handler(Server& server, CommandContext& ctx) {
   if (ctx.spec.lock != LockMode::kExclusive) return;
   flush_propagation(server, ctx);
   server.blocking.signal_vanished(server.keyspace);  // XREADGROUP waiters whose stream went
-  if (server.blocking.has_ready()) server.serve_blocked_clients(ctx);
+  if (server.blocking.has_ready()) server.serve_blocked_clients();
 }
 
 }  // namespace
@@ -513,7 +535,7 @@ void Server::execute_nested(CommandContext& exec, Client& client, Reply& reply, 
   }
 }
 
-void Server::serve_blocked_clients(CommandContext& writer) {
+void Server::serve_blocked_clients() {
   while (blocking.has_ready()) {
     for (const auto& [db, key] : blocking.take_ready()) {
       for (BlockedState* state : blocking.waiters(db, key)) {
@@ -521,13 +543,14 @@ void Server::serve_blocked_clients(CommandContext& writer) {
         std::vector<std::string_view> argv(state->args.begin(), state->args.end());
         Reply reply(&state->reply, state->protocol);
         CommandContext ctx(*this, *state->client, *state->spec, argv, reply, state->db);
-        ctx.now_ms = writer.now_ms;
+        ctx.now_ms = unix_time_ms();  // the writer may have run long (DEBUG SLEEP in EXEC): keys expire meanwhile
         ctx.set_retrying_blocked(true);
         ctx.set_ready_key(key);
         ctx.set_exclusive(true);
         state->spec->handler(ctx);
         if (ctx.blocked()) {  // still nothing for this client (e.g. another waiter took it)
           state->reply.clear();
+          flush_propagation(*this, ctx);  // the DEL of a key it found expired, as Redis's
           continue;
         }
         flush_propagation(*this, ctx);

@@ -22,6 +22,13 @@
 
 namespace rd {
 
+// The reply to writes while stop-writes-on-bgsave-error holds them back.
+inline constexpr std::string_view kMisconfError =
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
+    "Commands that may modify the data set are disabled, because this instance is configured to report "
+    "errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check "
+    "the Redis logs for details about the RDB error.";
+
 class Server;
 class Client;
 class CommandContext;

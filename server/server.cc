@@ -82,6 +82,9 @@ void Server::apply_config(std::string_view name) {
   if (is("timeout")) idle_timeout_s = config.get_int("timeout");
   if (is("proto-max-bulk-len")) proto_max_bulk_len = config.get_int("proto-max-bulk-len");
   if (is("client-query-buffer-limit")) query_buffer_limit = config.get_int("client-query-buffer-limit");
+  if (is("min-replicas-to-write")) min_replicas_to_write = config.get_int("min-replicas-to-write");
+  if (is("min-replicas-max-lag")) min_replicas_max_lag = config.get_int("min-replicas-max-lag");
+  if (is("replica-serve-stale-data")) replica_serve_stale_data = config.get_bool("replica-serve-stale-data");
   if (is("requirepass")) acl->set_default_password(config.get("requirepass"));  // also sets auth_required
   auto as_size = [&](const char* param) { return static_cast<size_t>(std::max<int64_t>(0, config.get_int(param))); };
   if (is("hash-max-listpack-entries")) hash_max_listpack_entries_ = as_size("hash-max-listpack-entries");
@@ -275,6 +278,7 @@ void Server::spawn_connection(UniqueFd socket) {
   int one = 1;
   setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   setsockopt(socket.get(), SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+  setsockopt(socket.get(), SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));  // see Client::input_arrival_ns
 
   stats.total_connections_received.fetch_add(1, std::memory_order_relaxed);
   if (static_cast<int64_t>(client_count()) >= maxclients.load()) {

@@ -100,6 +100,11 @@ class Server {
   std::atomic<int64_t> idle_timeout_s{0};
   std::atomic<int64_t> proto_max_bulk_len{512LL * 1024 * 1024};
   std::atomic<int64_t> query_buffer_limit{1024LL * 1024 * 1024};
+  // min-replicas-to-write / min-replicas-max-lag (NOREPLICAS) and replica-serve-stale-data
+  // (MASTERDOWN), read by every write.
+  std::atomic<int64_t> min_replicas_to_write{0};
+  std::atomic<int64_t> min_replicas_max_lag{10};
+  std::atomic<bool> replica_serve_stale_data{true};
   std::atomic<bool> auth_required{false};
   std::atomic<bool> active_expire_enabled{true};
   std::atomic<int64_t> pubsub_hard_limit{32LL * 1024 * 1024};
@@ -145,7 +150,7 @@ class Server {
   // Called by a blocked client's thread when woken or timed out: finishes the command.
   void finish_blocked(Client& client, bool timed_out);
   // Serves clients blocked on keys signalled ready. REQUIRES: keyspace lock exclusive.
-  void serve_blocked_clients(CommandContext& writer);
+  void serve_blocked_clients();
   // Deletes an expired key as the master does: stats, WATCH, propagation of DEL, "expired"
   // notification. REQUIRES: keyspace lock exclusive.
   void expire_key(CommandContext* ctx, int db, std::string_view key);

@@ -9,16 +9,11 @@
 #include "server/scripting/lua_host.h"
 #include "server/scripting/lua_util.h"
 #include "server/scripting/scripting.h"
+#include "replication/replication.h"
 #include "server/server.h"
 
 namespace rd {
 namespace {
-
-constexpr std::string_view kMisconfError =
-    "-MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
-    "Commands that may modify the data set are disabled, because this instance is configured to report "
-    "errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check "
-    "the Redis logs for details about the RDB error.";
 
 std::string lowercase(std::string_view text) {
   std::string out(text);
@@ -131,6 +126,11 @@ const CommandSpec* ScriptRun::check_command(const std::vector<std::string>& args
     return nullptr;
   }
   if (!server.acl->check_script_command(caller.client, *spec, args, error)) return nullptr;
+  if (!spec->has(kCmdStale) && server.is_replica() && !server.replica_serve_stale_data.load() &&
+      !server.replication->master_link_up()) {
+    *error = "Can not execute the command on a stale replica";
+    return nullptr;
+  }
   if (spec->is_write()) {
     const bool from_master = caller.client.has_flag(kClientMaster);
     if (read_only) {
@@ -142,7 +142,11 @@ const CommandSpec* ScriptRun::check_command(const std::vector<std::string>& args
       return nullptr;
     }
     if (server.persistence->writes_denied() && !from_master && !server.is_replica()) {
-      *error = std::string(kMisconfError);
+      *error = "-" + std::string(kMisconfError);
+      return nullptr;
+    }
+    if (!server.replication->enough_good_replicas()) {
+      *error = "-NOREPLICAS Not enough good replicas to write.";
       return nullptr;
     }
     if (!scripting.mark_write()) {

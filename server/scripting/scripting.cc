@@ -4,6 +4,7 @@
 #include "server/command_context.h"
 #include "server/scripting/script_flags.h"
 #include "server/scripting/script_run.h"
+#include "replication/replication.h"
 #include "server/server.h"
 
 namespace rd {
@@ -31,6 +32,14 @@ Scripting::Scripting(Server& server)
 Scripting::~Scripting() = default;
 
 bool Scripting::may_run(CommandContext& ctx, uint32_t flags, bool ro_command, ScriptRun* run) {
+  // On a stale replica (serve-stale-data no, link down) only scripts flagged allow-stale run:
+  // Redis derives EVAL/FCALL's "stale" flag from the script's, so the refusal is the
+  // dispatcher's MASTERDOWN.
+  if ((flags & kScriptAllowStale) == 0 && server_.is_replica() && !server_.replica_serve_stale_data.load() &&
+      !server_.replication->master_link_up()) {
+    ctx.reply.error("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+    return false;
+  }
   if ((flags & kScriptEvalCompat) != 0) {
     run->read_only = ro_command;
     return true;
@@ -45,15 +54,15 @@ bool Scripting::may_run(CommandContext& ctx, uint32_t flags, bool ro_command, Sc
       return false;
     }
     if (server_.persistence->writes_denied() && !from_master && !server_.is_replica()) {
-      ctx.reply.error(
-          "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
-          "Commands that may modify the data set are disabled, because this instance is configured to report "
-          "errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check "
-          "the Redis logs for details about the RDB error.");
+      ctx.reply.error(kMisconfError);
       return false;
     }
     if (ro_command) {
       ctx.reply.error("ERR Can not execute a script with write flag using *_ro command.");
+      return false;
+    }
+    if (!server_.replication->enough_good_replicas()) {
+      ctx.reply.error("NOREPLICAS Not enough good replicas to write.");
       return false;
     }
   }

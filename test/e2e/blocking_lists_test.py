@@ -370,6 +370,50 @@ def test_shutdown_releases_blocked(binary):
         check(not srv.alive(), "server exited after SHUTDOWN with blocked clients")
 
 
+def test_served_in_order_sent(env):
+    """Two blocking commands sent back to back on two connections are served in the order they
+    were sent, whichever connection thread happened to run first (Redis's single thread reads
+    them in arrival order)."""
+    for attempt in range(20):
+        env.flush()
+        env.ctl.call("SET", "target1", "nolist")
+        first, second = env.conn(), env.conn()
+        first.send_command("BRPOPLPUSH", "blist", "target1", "0")
+        second.send_command("BRPOPLPUSH", "blist", "target2", "0")
+        env.wait_blocked(2)
+        env.ctl.call("LPUSH", "blist", "foo")
+        check_eq(first.read_reply(), b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+                 "attempt %d: the first sent is served first (its destination is a string)" % attempt)
+        check_eq(second.read_reply(), bulk("foo"), "attempt %d: then the second" % attempt)
+        first.close()
+        second.close()
+
+
+def test_expired_key_found_by_waiter_is_deleted(env):
+    """A waiter woken for a key that has expired meanwhile stays blocked, and the key is deleted
+    as a lazy expiry (DEL propagated), as Redis does when SWAPDB wakes it."""
+    env.flush()
+    env.ctl.call("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+    try:
+        env.ctl.call("SELECT", "1")
+        env.ctl.call("RPUSH", "k", "hello")
+        env.ctl.call("PEXPIRE", "k", "50")
+        waiter = env.conn()
+        waiter.call("SELECT", "9")
+        waiter.send_command("BRPOP", "k", "0")
+        env.wait_blocked(1)
+        time.sleep(0.1)
+        env.ctl.call("SWAPDB", "1", "9")
+        check(still_waiting(waiter, 0.1), "the waiter stays blocked on an expired key")
+        stats = env.ctl.call("INFO", "stats").decode()
+        check("expired_keys:1" in stats, "the expired key was deleted when found: %r" %
+              [line for line in stats.split("\r\n") if line.startswith("expired_keys")])
+        waiter.close()
+    finally:
+        env.ctl.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+        env.ctl.call("SELECT", "0")
+
+
 def main():
     global VERBOSE
     args = [a for a in sys.argv[1:] if a != "-v"]
@@ -377,7 +421,8 @@ def main():
     binary = args[0] if args else "./redis-server"
     tests = [test_fifo_same_key, test_mixed_commands_fifo, test_several_keys, test_timeouts,
              test_disconnect_while_blocked, test_blmove_chain, test_key_changes_type,
-             test_client_unblock, test_pipeline_after_blocking, test_many_waiters_concurrent_pushers]
+             test_client_unblock, test_pipeline_after_blocking, test_many_waiters_concurrent_pushers,
+             test_served_in_order_sent, test_expired_key_found_by_waiter_is_deleted]
     with Server(binary, name="blocking-lists") as srv:
         env = Env(srv)
         for test in tests:
