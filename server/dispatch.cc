@@ -233,12 +233,16 @@ void Server::expire_key(CommandContext* ctx, int db_index, std::string_view key)
 
 void Server::wait_while_paused(Client& client, const CommandSpec& spec) {
   if (client.has_flag(kClientReplica) || client.has_flag(kClientMaster)) return;
+  bool counted = false;  // a held client counts in INFO blocked_clients, as Redis's postponed ones
   while (true) {
     int64_t until = pause_until_ms_.load(std::memory_order_acquire);
-    if (until == 0 || unix_time_ms() >= until || client.killed() || shutting_down()) return;
-    if (!pause_all_.load(std::memory_order_relaxed) && !spec.is_write() && !spec.has(kCmdMayReplicate)) return;
+    if (until == 0 || unix_time_ms() >= until || client.killed() || shutting_down()) break;
+    if (!pause_all_.load(std::memory_order_relaxed) && !spec.is_write() && !spec.has(kCmdMayReplicate)) break;
+    if (!counted) paused_clients_.fetch_add(1, std::memory_order_relaxed);
+    counted = true;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
+  if (counted) paused_clients_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 ExecStatus Server::execute(Client& client, const std::vector<std::string_view>& argv) {

@@ -89,7 +89,7 @@ void server_section(Server& server, std::string* out) {
 }
 
 void clients_section(Server& server, std::string* out) {
-  size_t blocked = server.blocking.blocked_count();
+  const size_t blocked = server.blocking.blocked_count() + static_cast<size_t>(server.paused_clients());
   size_t pubsub = 0;
   size_t max_input = 0;
   size_t max_output = 0;

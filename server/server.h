@@ -185,6 +185,9 @@ class Server {
     pause_until_ms_.store(until_ms, std::memory_order_release);
   }
 
+  // Clients whose command waits for a CLIENT PAUSE to end (INFO blocked_clients).
+  int64_t paused_clients() const { return paused_clients_.load(std::memory_order_relaxed); }
+
   // True while a CLIENT PAUSE is in effect (nothing is evicted meanwhile).
   bool clients_paused() const {
     const int64_t until = pause_until_ms_.load(std::memory_order_acquire);
@@ -244,6 +247,7 @@ class Server {
   std::atomic<size_t> zset_max_listpack_value_{64};
   std::atomic<int64_t> list_max_listpack_size_{-2};
   std::atomic<bool> pause_all_{false};
+  std::atomic<int64_t> paused_clients_{0};
   uint64_t last_ops_sample_ = 0;     // cron thread only
   int64_t last_ops_sample_us_ = 0;   // cron thread only
   std::vector<UniqueFd> listeners_;
