@@ -119,6 +119,11 @@ void Server::apply_config(std::string_view name) {
 }
 
 std::string Server::config_changed(std::string_view name) {
+  if (name == "port" || name == "bind") {
+    if (std::string error = rebind(static_cast<int>(config.get_int("port")), config.get("bind")); !error.empty()) {
+      return error;
+    }
+  }
   apply_config(name);
   std::string error = persistence->config_changed(name);
   if (error.empty()) error = replication->config_changed(name);
@@ -405,10 +410,9 @@ void Server::active_expire_cycle() {
   }
 }
 
-int Server::run() {
-  // Listening sockets: "-addr" means "skip if this address is not available".
-  std::istringstream binds(config.get("bind"));
-  const int port = static_cast<int>(config.get_int("port"));
+std::string Server::open_listeners(int port, const std::string& bind, std::vector<UniqueFd>* out) {
+  // "-addr" means "skip if this address is not available".
+  std::istringstream binds(bind);
   std::string address;
   while (binds >> address) {
     bool optional = !address.empty() && address[0] == '-';
@@ -445,12 +449,60 @@ int Server::run() {
       }
       log('#', "Warning: Could not create server TCP listening socket " + address + ":" + std::to_string(port) +
                    ": bind: " + reason);
-      log('#', "Failed listening on port " + std::to_string(port) + " (tcp), aborting.");
-      return 1;
+      return reason;
     }
-    listeners_.push_back(std::move(fd));
+    out->push_back(std::move(fd));
   }
-  if (listeners_.empty()) {
+  return "";
+}
+
+void Server::start_acceptors(std::vector<UniqueFd> fds) {
+  std::lock_guard<std::mutex> lock(listeners_mutex_);
+  for (UniqueFd& fd : fds) {
+    auto listener = std::make_unique<Listener>();
+    listener->fd = std::move(fd);
+    const int raw = listener->fd.get();
+    listener->acceptor = std::thread([this, raw] { accept_loop(raw); });
+    listeners_.push_back(std::move(listener));
+  }
+}
+
+void Server::stop_acceptors(std::vector<std::unique_ptr<Listener>> listeners) {
+  // shutdown() wakes the blocked accept(); the loop sees the error and returns.
+  for (const auto& listener : listeners) ::shutdown(listener->fd.get(), SHUT_RDWR);
+  for (const auto& listener : listeners) listener->acceptor.join();
+}
+
+std::string Server::rebind(int port, const std::string& bind) {
+  std::lock_guard<std::mutex> serialized(rebind_mutex_);
+  if (port == listening_port_ && bind == listening_bind_) return "";
+  std::vector<UniqueFd> fresh;
+  if (!open_listeners(port, bind, &fresh).empty() || fresh.empty()) {
+    return port != listening_port_ ? "Unable to listen on this port. Check server logs."
+                                   : "Failed to bind to specified addresses.";
+  }
+  std::vector<std::unique_ptr<Listener>> old;
+  {
+    std::lock_guard<std::mutex> lock(listeners_mutex_);
+    old.swap(listeners_);
+  }
+  start_acceptors(std::move(fresh));
+  stop_acceptors(std::move(old));
+  listening_port_ = port;
+  listening_bind_ = bind;
+  return "";
+}
+
+int Server::run() {
+  std::vector<UniqueFd> listening;
+  const int port = static_cast<int>(config.get_int("port"));
+  listening_port_ = port;
+  listening_bind_ = config.get("bind");
+  if (!open_listeners(port, listening_bind_, &listening).empty()) {
+    log('#', "Failed listening on port " + std::to_string(port) + " (tcp), aborting.");
+    return 1;
+  }
+  if (listening.empty()) {
     log('#', "Configured to not listen anywhere, exiting.");
     return 1;
   }
@@ -467,8 +519,7 @@ int Server::run() {
     return 1;
   }
   replication->start();
-  std::vector<std::thread> acceptors;
-  for (const UniqueFd& fd : listeners_) acceptors.emplace_back([this, &fd] { accept_loop(fd.get()); });
+  start_acceptors(std::move(listening));
   std::thread cron([this] { cron_loop(); });
   log('*', "Ready to accept connections tcp");
 
@@ -478,8 +529,14 @@ int Server::run() {
   }
 
   // Stop accepting, then release every client (blocked ones included) and wait for them.
-  for (const UniqueFd& fd : listeners_) ::shutdown(fd.get(), SHUT_RDWR);
-  for (std::thread& t : acceptors) t.join();
+  {
+    std::vector<std::unique_ptr<Listener>> listeners;
+    {
+      std::lock_guard<std::mutex> lock(listeners_mutex_);
+      listeners.swap(listeners_);
+    }
+    stop_acceptors(std::move(listeners));
+  }
   for (const std::shared_ptr<Client>& client : clients()) client->kill();
   while (true) {
     reap_finished_threads();

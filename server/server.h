@@ -126,6 +126,9 @@ class Server {
   void apply_config(std::string_view name = {});
   // After CONFIG SET stored `name`: applies it; returns "" or why it cannot take effect.
   std::string config_changed(std::string_view name);
+  // CONFIG SET port/bind: listens on the new addresses, then closes the old listeners (kept
+  // when the new ones fail). Returns "" or the error for CONFIG SET.
+  std::string rebind(int port, const std::string& bind);
   // DEBUG RELOAD: save and load the dataset back. Returns "" or the error reply text.
   std::string debug_reload(CommandContext& ctx) { return persistence->debug_reload(ctx); }
 
@@ -215,7 +218,17 @@ class Server {
   void active_expire_cycle();
   void sample_ops_per_second();
   void close_idle_clients();
+  // A listening socket and the thread accepting on it.
+  struct Listener {
+    UniqueFd fd;
+    std::thread acceptor;
+  };
   void accept_loop(int listen_fd);
+  // Binds and listens on `port` at every address of `bind` (redis.conf syntax; "-addr" may
+  // fail). Returns "" or the reason the first mandatory address failed.
+  std::string open_listeners(int port, const std::string& bind, std::vector<UniqueFd>* out);
+  void start_acceptors(std::vector<UniqueFd> fds);
+  void stop_acceptors(std::vector<std::unique_ptr<Listener>> listeners);
   void spawn_connection(UniqueFd socket);
   void reap_finished_threads();
 
@@ -250,7 +263,12 @@ class Server {
   std::atomic<int64_t> paused_clients_{0};
   uint64_t last_ops_sample_ = 0;     // cron thread only
   int64_t last_ops_sample_us_ = 0;   // cron thread only
-  std::vector<UniqueFd> listeners_;
+  std::mutex listeners_mutex_;
+  std::vector<std::unique_ptr<Listener>> listeners_;  // Guarded by listeners_mutex_
+  // What listeners_ listen on. Guarded by rebind_mutex_ (after startup).
+  std::mutex rebind_mutex_;
+  int listening_port_ = 0;
+  std::string listening_bind_;
 };
 
 }  // namespace rd

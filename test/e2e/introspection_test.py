@@ -24,7 +24,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import resp  # noqa: E402
-from servers import Server  # noqa: E402
+from servers import Server, free_port  # noqa: E402
 
 REDIS = "/usr/bin/redis-server"
 failures = []
@@ -88,10 +88,29 @@ def latency_script(c):
     return latest, history, doctor, reset
 
 
+def port_script(srv):
+    """CONFIG SET port moves the listener; a port in use is refused and the old one kept."""
+    import socket
+    c = srv.connect()
+    new_port = free_port()
+    replies = [c.call("config", "set", "port", str(new_port))]
+    moved = resp.RespConnection(srv.host, new_port)
+    replies.append(moved.call("ping"))
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    replies.append(moved.call("config", "set", "port", str(busy.getsockname()[1])))
+    replies.append(resp.RespConnection(srv.host, new_port).call("ping"))
+    replies.append(c.call("config", "get", "port") == moved.call("config", "get", "port"))
+    replies.append(moved.call("config", "set", "port", str(srv.port)))  # back, so stop() finds it
+    busy.close()
+    return replies
+
+
 def run(binary):
     with Server(binary, extra_args=["--enable-debug-command", "yes"]) as srv:
         c = srv.connect()
-        return slowlog_script(c, srv.connect()), trimming_script(c), latency_script(c)
+        return slowlog_script(c, srv.connect()), trimming_script(c), latency_script(c), port_script(srv)
 
 
 def check(name, ok, detail=""):
@@ -134,6 +153,8 @@ def main():
     mask = lambda text: re.sub(rb"[0-9][0-9.]*", b"N", text)  # noqa: E731
     check("LATENCY DOCTOR", mask(r_doc) == mask(o_doc), "\n%r\n%r" % (r_doc, o_doc))
     check("LATENCY RESET", r_reset == o_reset, "%r vs %r" % (r_reset, o_reset))
+
+    check("CONFIG SET port", redis[3] == ours[3], "%r vs %r" % (redis[3], ours[3]))
 
     if failures:
         print("introspection: %d check(s) failed" % len(failures))
