@@ -158,7 +158,7 @@ void memory_section(Server& server, std::string* out) {
   info_field(out, "mem_allocator", "libc");
   info_field(out, "active_defrag_running", 0);
   info_field(out, "lazyfree_pending_objects", 0);
-  info_field(out, "lazyfreed_objects", 0);
+  info_field(out, "lazyfreed_objects", static_cast<int64_t>(server.stats.lazyfreed_objects.load()));
 }
 
 void stats_section(Server& server, std::string* out) {

@@ -237,7 +237,8 @@ void Server::reset_stats() {
        {&stats.total_connections_received, &stats.total_commands_processed, &stats.rejected_connections,
         &stats.expired_keys, &stats.evicted_keys, &stats.keyspace_hits, &stats.keyspace_misses,
         &stats.net_input_bytes, &stats.net_output_bytes, &stats.total_error_replies,
-        &stats.unexpected_error_replies, &stats.pubsub_messages, &stats.expire_cycle_cpu_ms}) {
+        &stats.unexpected_error_replies, &stats.pubsub_messages, &stats.expire_cycle_cpu_ms,
+        &stats.lazyfreed_objects}) {
     counter->store(0, std::memory_order_relaxed);
   }
   for (const CommandSpec* spec : commands.all()) {

@@ -60,6 +60,7 @@ struct ServerStats {
   std::atomic<uint64_t> unexpected_error_replies{0};
   std::atomic<uint64_t> pubsub_messages{0};
   std::atomic<uint64_t> expire_cycle_cpu_ms{0};
+  std::atomic<uint64_t> lazyfreed_objects{0};  // UNLINK / async flushes (see lazy_free_effort)
 };
 
 // What the connection loop does after a command.

@@ -193,4 +193,24 @@ size_t estimate_memory_usage(std::string_view key, const Value& value, bool stri
   return size;
 }
 
+size_t lazy_free_effort(const Value& value) {
+  switch (value.type()) {
+    case ValueType::kString: return 1;
+    case ValueType::kList: return value.list().allocated_bytes() / kListNodeBytes + 1;  // ~ quicklist nodes
+    case ValueType::kSet: return value.set().is_intset() ? 1 : value.set().size();
+    case ValueType::kHash: return value.hash().is_listpack() ? 1 : value.hash().size();
+    case ValueType::kZSet: return value.zset().is_listpack() ? 1 : value.zset().size();
+    case ValueType::kStream: {
+      const auto& stream = value.stream();
+      size_t effort = stream.node_count();
+      // Every group and PEL entry is an allocation; the first group's PEL stands for all.
+      if (!stream.groups().empty()) {
+        effort += stream.groups().size() * (1 + stream.groups().begin()->second->pel.size());
+      }
+      return effort;
+    }
+  }
+  return 1;
+}
+
 }  // namespace rd

@@ -23,4 +23,10 @@ size_t listpack_entry_size(std::string_view element);
 
 size_t estimate_memory_usage(std::string_view key, const Value& value, bool string_is_raw, size_t samples);
 
+// Redis's estimate of the work freeing `value` takes (allocations: quicklist nodes, hash table
+// entries, skip list nodes, stream nodes and group PELs; 1 for compact encodings). Above
+// kLazyFreeThreshold, UNLINK and the asynchronous flushes count it in INFO lazyfreed_objects.
+inline constexpr size_t kLazyFreeThreshold = 64;
+size_t lazy_free_effort(const Value& value);
+
 }  // namespace rd

@@ -8,6 +8,7 @@
 #include "server/commands/families.h"
 #include "server/server.h"
 #include "storage/glob.h"
+#include "storage/memory_usage.h"
 #include "storage/numbers.h"
 
 namespace rd {
@@ -18,10 +19,22 @@ std::string int_to_string(int64_t value) {
   return std::string(buf, format_int64(value, buf));
 }
 
+// UNLINK, DEL with lazyfree-lazy-user-del, FLUSH* ASYNC: Redis frees big values in a
+// background thread and counts them in INFO lazyfreed_objects. We free them here (the lock
+// is held either way) and keep the count Redis would show.
+bool frees_lazily(CommandContext& ctx) {
+  return ctx.spec.name == "unlink" || ctx.server.config.get_bool("lazyfree-lazy-user-del");
+}
+
 void cmd_del(CommandContext& ctx) {
   int64_t deleted = 0;
+  const bool lazy = frees_lazily(ctx);
   for (size_t i = 1; i < ctx.argc(); i++) {
-    if (ctx.lookup_write(ctx.arg(i)) == nullptr) continue;
+    KeyEntry* entry = ctx.lookup_write(ctx.arg(i));
+    if (entry == nullptr) continue;
+    if (lazy && lazy_free_effort(entry->value) > kLazyFreeThreshold) {
+      ctx.server.stats.lazyfreed_objects.fetch_add(1, std::memory_order_relaxed);
+    }
     ctx.db().erase(ctx.arg(i));
     ctx.key_modified(ctx.arg(i));
     ctx.notify(NotifyClass::kGeneric, "del", ctx.arg(i));
@@ -318,27 +331,35 @@ void cmd_persist(CommandContext& ctx) {
 
 void cmd_dbsize(CommandContext& ctx) { ctx.reply.integer(static_cast<int64_t>(ctx.db().size())); }
 
-bool parse_flush_mode(CommandContext& ctx) {
+// Returns false (after replying) on a syntax error; *async: ASYNC, or lazyfree-lazy-user-flush.
+bool parse_flush_mode(CommandContext& ctx, bool* async) {
   if (ctx.argc() > 2 || (ctx.argc() == 2 && !equals_ignore_case(ctx.arg(1), "sync") &&
                          !equals_ignore_case(ctx.arg(1), "async"))) {
     ctx.reply.error(kSyntaxError);
     return false;
   }
+  *async = ctx.argc() == 2 ? equals_ignore_case(ctx.arg(1), "async")
+                           : ctx.server.config.get_bool("lazyfree-lazy-user-flush");
   return true;
 }
 
 void cmd_flushdb(CommandContext& ctx) {
-  if (!parse_flush_mode(ctx)) return;
+  bool async = false;
+  if (!parse_flush_mode(ctx, &async)) return;
   ctx.server.watches.touch_existing_in_db(ctx.server.keyspace, ctx.db_index());
-  ctx.add_dirty(static_cast<int64_t>(ctx.db().clear()) + 1);
+  const size_t removed = ctx.db().clear();
+  if (async) ctx.server.stats.lazyfreed_objects.fetch_add(removed, std::memory_order_relaxed);
+  ctx.add_dirty(static_cast<int64_t>(removed) + 1);
   ctx.reply.ok();
 }
 
 void cmd_flushall(CommandContext& ctx) {
-  if (!parse_flush_mode(ctx)) return;
+  bool async = false;
+  if (!parse_flush_mode(ctx, &async)) return;
   ctx.server.watches.touch_existing_in_db(ctx.server.keyspace, -1);
   int64_t removed = 0;
   for (int i = 0; i < ctx.server.keyspace.db_count(); i++) removed += static_cast<int64_t>(ctx.db(i).clear());
+  if (async) ctx.server.stats.lazyfreed_objects.fetch_add(static_cast<uint64_t>(removed), std::memory_order_relaxed);
   ctx.add_dirty(removed + 1);
   ctx.server.persistence->after_flushall();  // with save points, Redis saves the empty dataset
   ctx.reply.ok();
