@@ -47,6 +47,7 @@ enum class ReplyMode { kOn, kOff, kSkip, kSkipping };
 struct QueuedCommand {
   const CommandSpec* spec;
   std::vector<std::string> args;
+  uint32_t flags;  // the command's flags when queued (a script's derived from its own)
 };
 
 struct WatchedKey {

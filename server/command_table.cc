@@ -9,6 +9,20 @@
 namespace rd {
 namespace {
 
+// Flags Redis 7.0 gives these commands without listing them in COMMAND's reply: MAY_REPLICATE
+// (CLIENT PAUSE WRITE holds them; found by pausing real Redis and trying every non-write
+// command), and the script commands whose flags depend on the script.
+uint32_t hidden_flags(std::string_view name) {
+  uint32_t flags = 0;
+  for (std::string_view n : {"publish", "spublish", "eval", "evalsha", "fcall", "pfcount"}) {
+    if (name == n) flags |= kCmdMayReplicate;
+  }
+  for (std::string_view n : {"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"}) {
+    if (name == n) flags |= kCmdScriptFlags;
+  }
+  return flags;
+}
+
 const CommandMeta* find_meta(std::string_view name) {
   static const std::map<std::string_view, const CommandMeta*> by_name = [] {
     std::map<std::string_view, const CommandMeta*> index;
@@ -78,7 +92,7 @@ CommandSpec* CommandTable::ensure(std::string_view name) {
   spec->name = std::string(name);
   spec->meta = meta;
   spec->arity = meta->arity;
-  spec->flags = parse_flags(meta->flags);
+  spec->flags = parse_flags(meta->flags) | hidden_flags(spec->name);
   spec->first_key = meta->first_key;
   spec->last_key = meta->last_key;
   spec->key_step = meta->key_step;

@@ -42,6 +42,9 @@ enum CommandFlag : uint32_t {
   kCmdMovableKeys = 1u << 16,
   kCmdAllowBusy = 1u << 17,
   kCmdProtected = 1u << 18,
+  // Not shown by COMMAND: EVAL/EVALSHA/FCALL and their _RO forms, whose flags the dispatcher
+  // derives from the script's declared flags (Scripting::command_flags).
+  kCmdScriptFlags = 1u << 19,
 };
 
 // How the dispatcher locks the keyspace around a handler.

@@ -93,6 +93,7 @@ KeyEntry* CommandContext::lookup_read(std::string_view key, bool touch) {
 
 void CommandContext::expire_lazily(std::string_view key) {
   if (server.is_replica()) return;  // replicas wait for the master's DEL
+  if (server.clients_paused()) return;  // a paused dataset stays still: expired, not deleted
   if (exclusive_) {
     server.expire_key(this, db_index_, key);
   } else {
@@ -231,13 +232,13 @@ void Server::expire_key(CommandContext* ctx, int db_index, std::string_view key)
   }
 }
 
-void Server::wait_while_paused(Client& client, const CommandSpec& spec) {
+void Server::wait_while_paused(Client& client, bool may_write) {
   if (client.has_flag(kClientReplica) || client.has_flag(kClientMaster)) return;
   bool counted = false;  // a held client counts in INFO blocked_clients, as Redis's postponed ones
   while (true) {
     int64_t until = pause_until_ms_.load(std::memory_order_acquire);
     if (until == 0 || unix_time_ms() >= until || client.killed() || shutting_down()) break;
-    if (!pause_all_.load(std::memory_order_relaxed) && !spec.is_write() && !spec.has(kCmdMayReplicate)) break;
+    if (!pause_all_.load(std::memory_order_relaxed) && !may_write) break;
     if (!counted) paused_clients_.fetch_add(1, std::memory_order_relaxed);
     counted = true;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -335,23 +336,32 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
       return reject(denied);
     }
   }
+  // A script command's flags come from the script (Redis's getCommandFlags): with "#!lua"
+  // flags it is a write unless no-writes, denyoom unless allow-oom, stale only if allow-stale.
+  uint32_t flags = spec->flags;
+  if (spec->has(kCmdScriptFlags) && !scripting->busy()) [[unlikely]] {
+    batch.hold(LockMode::kExclusive);  // the script cache and function library
+    flags = scripting->command_flags(*spec, argv);
+  }
   // maxmemory (Redis's order: after NOAUTH and the no-multi check, before everything else):
   // evict if over the limit; if that cannot bring memory under it, refuse what may grow it.
   if (eviction->maxmemory() != 0) batch.release();  // eviction takes the lock itself
   if (!(in_multi && spec->has(kCmdNoMulti)) && !scripting->busy() &&
-      eviction->check_command(client, *spec, in_multi)) {
+      eviction->check_command(client, *spec, flags, in_multi)) {
     spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
     return reject(kOomError);
   }
   // Writes (an EXEC counts as one when it queued one), in Redis's order: MISCONF, NOREPLICAS,
   // READONLY; then the subscribed context and MASTERDOWN.
   const bool from_master = client.has_flag(kClientMaster);
-  bool is_write = spec->is_write();
-  bool deny_stale = !spec->has(kCmdStale);
+  bool is_write = (flags & kCmdWrite) != 0;
+  bool may_replicate = (flags & kCmdMayReplicate) != 0;
+  bool deny_stale = (flags & kCmdStale) == 0;
   if (is_exec) {
     for (const QueuedCommand& queued : client.multi_queue) {
-      is_write = is_write || queued.spec->is_write();
-      deny_stale = deny_stale || !queued.spec->has(kCmdStale);
+      is_write = is_write || (queued.flags & kCmdWrite) != 0;
+      may_replicate = may_replicate || (queued.flags & kCmdMayReplicate) != 0;
+      deny_stale = deny_stale || (queued.flags & kCmdStale) == 0;
     }
   }
   if ((is_write || spec->name == "ping") && persistence->writes_denied() && !from_master && !is_replica()) {
@@ -383,10 +393,10 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
     return reject(scripting->busy_error());
   }
   if (pause_until_ms_.load(std::memory_order_relaxed) != 0) batch.release();  // may sleep
-  wait_while_paused(client, *spec);
+  wait_while_paused(client, is_write || may_replicate);
   if (in_multi && !runs_immediately_in_multi(*spec)) {
     if (spec->has(kCmdNoMulti)) return reject("ERR Command not allowed inside a transaction");
-    QueuedCommand queued{spec, std::vector<std::string>(argv.begin(), argv.end())};
+    QueuedCommand queued{spec, std::vector<std::string>(argv.begin(), argv.end()), flags};
     client.multi_queue.push_back(std::move(queued));
     client.multi_count.store(client.multi_queue.size(), std::memory_order_relaxed);
     reply.simple("QUEUED");

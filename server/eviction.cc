@@ -155,7 +155,7 @@ void Eviction::note_result(Result result) {
 // ---------------------------------------------------------------------------------------
 // Before commands
 
-bool Eviction::check_command_slow(Client& client, const CommandSpec& spec, bool in_multi) {
+bool Eviction::check_command_slow(Client& client, const CommandSpec& spec, uint32_t flags, bool in_multi) {
   pre_command_oom_ = false;
   // The master link's (and the AOF loader's) commands are the dataset's history: applied as is.
   if (client.has_flag(kClientMaster)) return false;
@@ -165,11 +165,11 @@ bool Eviction::check_command_slow(Client& client, const CommandSpec& spec, bool 
   }
   if (perform_evictions() != Result::kFail) return false;
   pre_command_oom_ = true;
-  if (spec.has(kCmdDenyOom)) return true;
+  if ((flags & kCmdDenyOom) != 0) return true;
   if (spec.name == "exec") {
     // EXEC is refused only for a transaction that may grow memory.
     for (const QueuedCommand& queued : client.multi_queue) {
-      if (queued.spec->has(kCmdDenyOom)) return true;
+      if ((queued.flags & kCmdDenyOom) != 0) return true;
     }
     return false;
   }

@@ -94,12 +94,13 @@ class Eviction {
   // Redis's maxmemory step: when over the limit, evicts (REQUIRES: keyspace lock not held)
   // and returns true if the command must be rejected with kOomError. For EXEC the caller
   // discards the transaction and replies "EXECABORT Transaction discarded because of: ...".
-  bool check_command(Client& client, const CommandSpec& spec, bool in_multi) {
+  // `flags`: the command's flags (a script command's derived from the script).
+  bool check_command(Client& client, const CommandSpec& spec, uint32_t flags, bool in_multi) {
     if (maxmemory() == 0) {
       pre_command_oom_ = false;
       return false;
     }
-    return check_command_slow(client, spec, in_multi);
+    return check_command_slow(client, spec, flags, in_multi);
   }
   // Whether the last check_command() on this thread found memory over the limit with
   // nothing left to evict: a script checks it before its first denyoom command (Redis's
@@ -134,7 +135,7 @@ class Eviction {
     std::string key;
   };
 
-  bool check_command_slow(Client& client, const CommandSpec& spec, bool in_multi);
+  bool check_command_slow(Client& client, const CommandSpec& spec, uint32_t flags, bool in_multi);
   bool applies() const;  // not a replica ignoring maxmemory, clients not paused
   bool over_limit() const;
   void note_result(Result result);

@@ -348,7 +348,7 @@ void Server::cron_loop() {
     reap_finished_threads();
     close_idle_clients();
     sample_ops_per_second();
-    if (active_expire_enabled.load() && !is_replica()) active_expire_cycle();
+    if (active_expire_enabled.load() && !is_replica() && !clients_paused()) active_expire_cycle();
     eviction->cron();
     persistence->cron();
     replication->cron();

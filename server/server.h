@@ -214,7 +214,9 @@ class Server {
 
  private:
   ExecStatus dispatch(Client& client, const std::vector<std::string_view>& argv, KeyspaceLock& batch);
-  void wait_while_paused(Client& client, const CommandSpec& spec);
+  // CLIENT PAUSE: holds the command while a pause covers it (`may_write`: a write or
+  // may-replicate command, or an EXEC that queued one; PAUSE ALL holds everything).
+  void wait_while_paused(Client& client, bool may_write);
   void cron_loop();
   void active_expire_cycle();
   void sample_ops_per_second();

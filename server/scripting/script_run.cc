@@ -131,12 +131,14 @@ const CommandSpec* ScriptRun::check_command(const std::vector<std::string>& args
     *error = "Can not execute the command on a stale replica";
     return nullptr;
   }
+  // May-replicate commands (PUBLISH, PFCOUNT) count as writes for read-only scripts: so
+  // those can run during CLIENT PAUSE WRITE, as in Redis.
+  if (read_only && (spec->is_write() || spec->has(kCmdMayReplicate))) {
+    *error = "Write commands are not allowed from read-only scripts.";
+    return nullptr;
+  }
   if (spec->is_write()) {
     const bool from_master = caller.client.has_flag(kClientMaster);
-    if (read_only) {
-      *error = "Write commands are not allowed from read-only scripts.";
-      return nullptr;
-    }
     if (server.is_replica() && !from_master && server.config.get_bool("replica-read-only")) {
       *error = "-READONLY You can't write against a read only replica.";
       return nullptr;

@@ -1,5 +1,7 @@
 #include "server/scripting/scripting.h"
 
+#include <cctype>
+
 #include "server/client.h"
 #include "server/command_context.h"
 #include "server/scripting/script_flags.h"
@@ -30,6 +32,33 @@ Scripting::Scripting(Server& server)
       functions_(make_host(server, rand_)) {}
 
 Scripting::~Scripting() = default;
+
+uint32_t Scripting::command_flags(const CommandSpec& spec, const std::vector<std::string_view>& argv) const {
+  if (argv.size() < 2) return spec.flags;
+  uint32_t script_flags = kScriptEvalCompat;
+  const std::string_view name = spec.name;
+  if (name == "eval" || name == "eval_ro") {
+    std::string error;
+    if (parse_eval_shebang(argv[1], &script_flags, &error) < 0) return spec.flags;
+  } else if (name == "evalsha" || name == "evalsha_ro") {
+    if (argv[1].size() != 40) return spec.flags;
+    std::string sha(argv[1]);
+    for (char& c : sha) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const EvalEngine::Script* script = eval_.find(sha);
+    if (script == nullptr) return spec.flags;
+    script_flags = script->flags;
+  } else {
+    const ScriptFunction* function = functions_.find_function(argv[1]);
+    if (function == nullptr) return spec.flags;
+    script_flags = function->flags;
+  }
+  if ((script_flags & kScriptEvalCompat) != 0) return spec.flags;
+  uint32_t flags = spec.flags & ~(kCmdStale | kCmdDenyOom | kCmdWrite | kCmdMayReplicate);
+  if ((script_flags & (kScriptAllowOom | kScriptNoWrites)) == 0) flags |= kCmdDenyOom;
+  if ((script_flags & kScriptNoWrites) == 0) flags |= kCmdWrite;
+  if ((script_flags & kScriptAllowStale) != 0) flags |= kCmdStale;
+  return flags;
+}
 
 bool Scripting::may_run(CommandContext& ctx, uint32_t flags, bool ro_command, ScriptRun* run) {
   // On a stale replica (serve-stale-data no, link down) only scripts flagged allow-stale run:

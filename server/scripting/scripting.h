@@ -18,6 +18,7 @@
 
 #include "server/scripting/eval_engine.h"
 #include "server/scripting/function_engine.h"
+#include "server/command_table.h"
 #include "server/scripting/rand48.h"
 
 namespace rd {
@@ -44,6 +45,11 @@ class Scripting {
   Scripting& operator=(const Scripting&) = delete;
 
   EvalEngine& eval() { return eval_; }
+  // The flags EVAL/EVALSHA/FCALL (and _RO) run with: the command's own for a script without a
+  // "#!lua" line or one not found, else derived from the script's declared flags (write unless
+  // no-writes, denyoom unless allow-oom or no-writes, stale with allow-stale, never
+  // may-replicate). REQUIRES: keyspace lock exclusive.
+  uint32_t command_flags(const CommandSpec& spec, const std::vector<std::string_view>& argv) const;
   FunctionEngine& functions() { return functions_; }
   // The client scripts run their commands as ("lua" in MONITOR); its db is the script's.
   Client& script_client() { return *client_; }
