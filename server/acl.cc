@@ -545,10 +545,12 @@ void Acl::kill_pubsub_clients(Client& caller, const AclUser& old_user, const Acl
   };
   for (const std::shared_ptr<Client>& client : server_.clients()) {
     if (!client->has_flag(kClientPubSub) || client->acl.user_name() != old_user.name) continue;
-    auto [channels, patterns] = server_.pubsub.subscriptions(*client);
+    const PubSub::Subscriptions subs = server_.pubsub.subscriptions(*client);
     bool kill = false;
-    for (const std::string& pattern : patterns) kill = kill || !allowed(pattern, true);
-    for (const std::string& channel : channels) kill = kill || !allowed(channel, false);
+    for (const std::string& pattern : subs.patterns) kill = kill || !allowed(pattern, true);
+    for (const std::string& channel : subs.channels) kill = kill || !allowed(channel, false);
+    // Shard channels are checked like channels (Redis 7.0 kills those subscribers too).
+    for (const std::string& channel : subs.shard_channels) kill = kill || !allowed(channel, false);
     if (!kill) continue;
     if (client.get() == &caller) {
       caller.set_flag(kClientCloseAfterReply);

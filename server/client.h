@@ -80,6 +80,7 @@ class Client {
   std::vector<WatchedKey> watched;  // keys WATCHed (the registry holds the reverse map)
   std::set<std::string, std::less<>> channels;  // SUBSCRIBE
   std::set<std::string, std::less<>> patterns;  // PSUBSCRIBE
+  std::set<std::string, std::less<>> shard_channels;  // SSUBSCRIBE (their own namespace)
   int64_t wait_target_offset = 0;  // replication offset after this client's last write (WAIT)
   // Kernel receive time (unix ns, SO_TIMESTAMPNS) of the last bytes read; 0 when unknown.
   // Blocked clients queue in this order: two commands sent one after the other to different
@@ -97,6 +98,7 @@ class Client {
   std::atomic<size_t> multi_count{0};
   std::atomic<size_t> subscription_count{0};
   std::atomic<size_t> pattern_count{0};
+  std::atomic<size_t> shard_subscription_count{0};
   std::atomic<size_t> query_buffer_size{0};
   std::atomic<size_t> output_buffer_size{0};
   std::atomic<bool> dirty_cas{false};  // a WATCHed key was touched (set under the keyspace lock)

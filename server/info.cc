@@ -189,7 +189,7 @@ void stats_section(Server& server, std::string* out) {
   info_field(out, "keyspace_misses", load(s.keyspace_misses));
   info_field(out, "pubsub_channels", server.pubsub_channel_count());
   info_field(out, "pubsub_patterns", server.pubsub_pattern_count());
-  info_field(out, "pubsubshard_channels", 0);
+  info_field(out, "pubsubshard_channels", server.pubsub.channel_count(ChannelSpace::kShard));
   info_field(out, "latest_fork_usec", 0);
   info_field(out, "total_forks", 0);
   info_field(out, "migrate_cached_sockets", 0);

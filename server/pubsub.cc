@@ -10,12 +10,36 @@
 namespace rd {
 namespace {
 
-size_t subscription_total(const Client& client) { return client.channels.size() + client.patterns.size(); }
+// The words Redis uses for each namespace's confirmations and messages.
+struct SpaceWords {
+  std::string_view subscribe;
+  std::string_view unsubscribe;
+  std::string_view message;
+};
+
+const SpaceWords& words(ChannelSpace space) {
+  static const SpaceWords kGlobal{"subscribe", "unsubscribe", "message"};
+  static const SpaceWords kShard{"ssubscribe", "sunsubscribe", "smessage"};
+  return space == ChannelSpace::kShard ? kShard : kGlobal;
+}
+
+std::set<std::string, std::less<>>& client_channels(Client& client, ChannelSpace space) {
+  return space == ChannelSpace::kShard ? client.shard_channels : client.channels;
+}
+
+// The count a confirmation carries: Redis counts each namespace apart (a client with two
+// shard channels that SUBSCRIBEs to one channel reads 1).
+int64_t space_count(const Client& client, ChannelSpace space) {
+  if (space == ChannelSpace::kShard) return static_cast<int64_t>(client.shard_channels.size());
+  return static_cast<int64_t>(client.channels.size() + client.patterns.size());
+}
 
 void update_counts(Client& client) {
   client.subscription_count.store(client.channels.size(), std::memory_order_relaxed);
   client.pattern_count.store(client.patterns.size(), std::memory_order_relaxed);
-  if (subscription_total(client) > 0) {
+  client.shard_subscription_count.store(client.shard_channels.size(), std::memory_order_relaxed);
+  // Any subscription, shard ones included, puts a RESP2 client in the subscribed context.
+  if (!client.channels.empty() || !client.patterns.empty() || !client.shard_channels.empty()) {
     client.set_flag(kClientPubSub);
   } else {
     client.clear_flag(kClientPubSub);
@@ -42,43 +66,48 @@ void PubSub::confirm(Client& client, std::string_view kind, const std::string* n
   client.deliver(bytes, 0);
 }
 
-void PubSub::subscribe(Client& client, const std::vector<std::string_view>& names) {
+void PubSub::subscribe(Client& client, const std::vector<std::string_view>& names, ChannelSpace space) {
   std::unique_lock<std::shared_mutex> lock(mutex_);
+  Registry& subscribers = registry(space);
   for (std::string_view name : names) {
-    if (client.channels.emplace(name).second) channels_[std::string(name)].push_back(&client);
+    if (client_channels(client, space).emplace(name).second) subscribers[std::string(name)].push_back(&client);
     update_counts(client);
     std::string channel(name);
-    confirm(client, "subscribe", &channel, static_cast<int64_t>(subscription_total(client)));
+    confirm(client, words(space).subscribe, &channel, space_count(client, space));
   }
 }
 
-void PubSub::unsubscribe_locked(Client& client, std::string_view name, bool notify) {
-  auto mine = client.channels.find(name);
-  if (mine != client.channels.end()) {
-    auto it = channels_.find(name);
-    if (it != channels_.end()) {
+void PubSub::unsubscribe_locked(Client& client, std::string_view name, ChannelSpace space, bool notify) {
+  std::set<std::string, std::less<>>& mine = client_channels(client, space);
+  auto own = mine.find(name);
+  if (own != mine.end()) {
+    Registry& subscribers = registry(space);
+    auto it = subscribers.find(name);
+    if (it != subscribers.end()) {
       erase_client(it->second, &client);
-      if (it->second.empty()) channels_.erase(it);
+      if (it->second.empty()) subscribers.erase(it);
     }
-    client.channels.erase(mine);
+    mine.erase(own);
   }
   update_counts(client);
   std::string channel(name);
-  if (notify) confirm(client, "unsubscribe", &channel, static_cast<int64_t>(subscription_total(client)));
+  if (notify) confirm(client, words(space).unsubscribe, &channel, space_count(client, space));
 }
 
-void PubSub::unsubscribe(Client& client, const std::vector<std::string_view>& names) {
+void PubSub::unsubscribe(Client& client, const std::vector<std::string_view>& names, ChannelSpace space) {
   std::unique_lock<std::shared_mutex> lock(mutex_);
   if (names.empty()) {
-    if (client.channels.empty()) {
-      confirm(client, "unsubscribe", nullptr, static_cast<int64_t>(subscription_total(client)));
+    const std::set<std::string, std::less<>>& mine = client_channels(client, space);
+    if (mine.empty()) {
+      // Redis still answers, with a null channel.
+      confirm(client, words(space).unsubscribe, nullptr, space_count(client, space));
       return;
     }
-    std::vector<std::string> all(client.channels.begin(), client.channels.end());
-    for (const std::string& name : all) unsubscribe_locked(client, name, true);
+    std::vector<std::string> all(mine.begin(), mine.end());
+    for (const std::string& name : all) unsubscribe_locked(client, name, space, true);
     return;
   }
-  for (std::string_view name : names) unsubscribe_locked(client, name, true);
+  for (std::string_view name : names) unsubscribe_locked(client, name, space, true);
 }
 
 void PubSub::psubscribe(Client& client, const std::vector<std::string_view>& names) {
@@ -87,7 +116,7 @@ void PubSub::psubscribe(Client& client, const std::vector<std::string_view>& nam
     if (client.patterns.emplace(name).second) patterns_[std::string(name)].push_back(&client);
     update_counts(client);
     std::string pattern(name);
-    confirm(client, "psubscribe", &pattern, static_cast<int64_t>(subscription_total(client)));
+    confirm(client, "psubscribe", &pattern, space_count(client, ChannelSpace::kGlobal));
   }
 }
 
@@ -103,14 +132,14 @@ void PubSub::punsubscribe_locked(Client& client, std::string_view name, bool not
   }
   update_counts(client);
   std::string pattern(name);
-  if (notify) confirm(client, "punsubscribe", &pattern, static_cast<int64_t>(subscription_total(client)));
+  if (notify) confirm(client, "punsubscribe", &pattern, space_count(client, ChannelSpace::kGlobal));
 }
 
 void PubSub::punsubscribe(Client& client, const std::vector<std::string_view>& names) {
   std::unique_lock<std::shared_mutex> lock(mutex_);
   if (names.empty()) {
     if (client.patterns.empty()) {
-      confirm(client, "punsubscribe", nullptr, static_cast<int64_t>(subscription_total(client)));
+      confirm(client, "punsubscribe", nullptr, space_count(client, ChannelSpace::kGlobal));
       return;
     }
     std::vector<std::string> all(client.patterns.begin(), client.patterns.end());
@@ -123,12 +152,15 @@ void PubSub::punsubscribe(Client& client, const std::vector<std::string_view>& n
 void PubSub::remove_client(Client& client) {
   std::unique_lock<std::shared_mutex> lock(mutex_);
   std::vector<std::string> channels(client.channels.begin(), client.channels.end());
-  for (const std::string& name : channels) unsubscribe_locked(client, name, false);
+  for (const std::string& name : channels) unsubscribe_locked(client, name, ChannelSpace::kGlobal, false);
   std::vector<std::string> patterns(client.patterns.begin(), client.patterns.end());
   for (const std::string& name : patterns) punsubscribe_locked(client, name, false);
+  std::vector<std::string> shard_channels(client.shard_channels.begin(), client.shard_channels.end());
+  for (const std::string& name : shard_channels) unsubscribe_locked(client, name, ChannelSpace::kShard, false);
 }
 
-int64_t PubSub::publish(std::string_view channel, std::string_view message, size_t hard_limit) {
+int64_t PubSub::publish(std::string_view channel, std::string_view message, size_t hard_limit,
+                        ChannelSpace space) {
   std::shared_lock<std::shared_mutex> lock(mutex_);
   int64_t receivers = 0;
   // Encodings differ per protocol; build each at most once.
@@ -138,19 +170,21 @@ int64_t PubSub::publish(std::string_view channel, std::string_view message, size
     if (bytes.empty()) {
       Reply reply(&bytes, protocol);
       reply.push(3);
-      reply.bulk("message");
+      reply.bulk(words(space).message);
       reply.bulk(channel);
       reply.bulk(message);
     }
     return bytes;
   };
-  auto it = channels_.find(channel);
-  if (it != channels_.end()) {
+  const Registry& subscribers = registry(space);
+  auto it = subscribers.find(channel);
+  if (it != subscribers.end()) {
     for (Client* client : it->second) {
       client->deliver(message_for(client->protocol.load(std::memory_order_relaxed)), hard_limit);
       receivers++;
     }
   }
+  if (space == ChannelSpace::kShard) return receivers;  // patterns see classic channels only
   for (const auto& [pattern, clients] : patterns_) {
     if (!glob_match(pattern, channel)) continue;
     for (Client* client : clients) {
@@ -168,30 +202,34 @@ int64_t PubSub::publish(std::string_view channel, std::string_view message, size
   return receivers;
 }
 
-std::pair<std::vector<std::string>, std::vector<std::string>> PubSub::subscriptions(const Client& client) const {
+PubSub::Subscriptions PubSub::subscriptions(const Client& client) const {
   std::shared_lock<std::shared_mutex> lock(mutex_);
-  return {std::vector<std::string>(client.channels.begin(), client.channels.end()),
-          std::vector<std::string>(client.patterns.begin(), client.patterns.end())};
+  Subscriptions out;
+  out.channels.assign(client.channels.begin(), client.channels.end());
+  out.patterns.assign(client.patterns.begin(), client.patterns.end());
+  out.shard_channels.assign(client.shard_channels.begin(), client.shard_channels.end());
+  return out;
 }
 
-std::vector<std::string> PubSub::channels(std::string_view pattern, bool all) const {
+std::vector<std::string> PubSub::channels(std::string_view pattern, bool all, ChannelSpace space) const {
   std::shared_lock<std::shared_mutex> lock(mutex_);
   std::vector<std::string> out;
-  for (const auto& [name, clients] : channels_) {
+  for (const auto& [name, clients] : registry(space)) {
     if (all || glob_match(pattern, name)) out.push_back(name);
   }
   return out;
 }
 
-int64_t PubSub::subscribers(std::string_view channel) const {
+int64_t PubSub::subscribers(std::string_view channel, ChannelSpace space) const {
   std::shared_lock<std::shared_mutex> lock(mutex_);
-  auto it = channels_.find(channel);
-  return it == channels_.end() ? 0 : static_cast<int64_t>(it->second.size());
+  const Registry& subscribers = registry(space);
+  auto it = subscribers.find(channel);
+  return it == subscribers.end() ? 0 : static_cast<int64_t>(it->second.size());
 }
 
-int64_t PubSub::channel_count() const {
+int64_t PubSub::channel_count(ChannelSpace space) const {
   std::shared_lock<std::shared_mutex> lock(mutex_);
-  return static_cast<int64_t>(channels_.size());
+  return static_cast<int64_t>(registry(space).size());
 }
 
 int64_t PubSub::pattern_count() const {

@@ -63,7 +63,7 @@ std::string client_info_line(const Client& client, int64_t now_ms) {
   line += " db=" + std::to_string(client.db.load(std::memory_order_relaxed));
   line += " sub=" + std::to_string(client.subscription_count.load(std::memory_order_relaxed));
   line += " psub=" + std::to_string(client.pattern_count.load(std::memory_order_relaxed));
-  line += " ssub=0";
+  line += " ssub=" + std::to_string(client.shard_subscription_count.load(std::memory_order_relaxed));
   line += " multi=" + (client.has_flag(kClientMulti) ? std::to_string(multi) : std::string("-1"));
   line += " qbuf=" + std::to_string(qbuf);
   line += " qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=16384";

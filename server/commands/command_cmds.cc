@@ -1,5 +1,7 @@
 // COMMAND and its subcommands: the command table as Redis 7.0 reports it (metadata from
 // command_meta.h), limited to the commands this server implements.
+#include <algorithm>
+
 #include "server/command_context.h"
 #include "server/commands/families.h"
 #include "server/server.h"
@@ -116,7 +118,12 @@ const CommandSpec* getkeys_target(CommandContext& ctx, const std::vector<std::st
     ctx.reply.error("ERR Invalid command specified");
     return nullptr;
   }
-  if (spec->key_specs.empty()) {
+  // Specs flagged not_key (the shard channels of SPUBLISH/SSUBSCRIBE/SUNSUBSCRIBE, there for
+  // cluster slot routing) name no keys: Redis treats such commands as keyless here.
+  const bool has_real_key = std::any_of(spec->key_specs.begin(), spec->key_specs.end(), [](const KeySpec& ks) {
+    return std::find(ks.flags.begin(), ks.flags.end(), "not_key") == ks.flags.end();
+  });
+  if (!has_real_key) {
     ctx.reply.error("ERR The command has no key arguments");
     return nullptr;
   }
