@@ -23,6 +23,8 @@ class WriteConsumer {
   // One command executed against database `db`. Called under the exclusive keyspace lock:
   // must be quick (append to a buffer) and must not take the keyspace lock.
   virtual void on_command(int db, const std::string_view* args, size_t count) = 0;
+  // Whether it also wants commands only replicas get (PUBLISH: Redis's PROPAGATE_REPL).
+  virtual bool wants_replication_only() const { return true; }
 };
 
 class WriteStream {
@@ -31,8 +33,10 @@ class WriteStream {
   bool active() const { return active_.load(std::memory_order_relaxed); }
 
   // REQUIRES: keyspace lock exclusive.
-  void append(int db, const std::string_view* args, size_t count) {
-    for (WriteConsumer* consumer : consumers_) consumer->on_command(db, args, count);
+  void append(int db, const std::string_view* args, size_t count, bool replication_only = false) {
+    for (WriteConsumer* consumer : consumers_) {
+      if (!replication_only || consumer->wants_replication_only()) consumer->on_command(db, args, count);
+    }
   }
 
   // REQUIRES: keyspace lock exclusive. The consumer must outlive its registration.

@@ -101,6 +101,7 @@ class Aof : public WriteConsumer {
 
   // ---- writing ----
   void on_command(int db, const std::string_view* args, size_t count) override;
+  bool wants_replication_only() const override { return false; }  // PUBLISH is not logged
   void sync_before_reply(Client& client);
   // Cron: writes the buffer, fsyncs once a second under everysec.
   void cron();

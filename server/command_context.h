@@ -48,6 +48,7 @@ inline constexpr std::string_view kOutOfRangeError = "ERR index out of range";
 struct Propagation {
   int db;
   std::vector<std::string> args;
+  bool replication_only = false;  // for replicas, not the AOF (PUBLISH)
 };
 
 class CommandContext {
@@ -118,6 +119,8 @@ class CommandContext {
   // Propagates an extra command right now, in order with other propagations (e.g. the DEL
   // of an expired key). Independent of dirty().
   void also_propagate(int db, std::vector<std::string> args);
+  // Propagates this command as is to replicas only (PUBLISH), when its lock allows it.
+  void propagate_to_replicas();
   // This command changed things that must not be propagated.
   void no_propagate() { propagation_suppressed_ = true; }
 
@@ -143,6 +146,7 @@ class CommandContext {
   void set_nested(bool nested) { nested_ = nested; }
   // The command runs under the exclusive keyspace lock (lookup_read may delete expired keys).
   void set_exclusive(bool exclusive) { exclusive_ = exclusive; }
+  bool exclusive() const { return exclusive_; }
   // Under the shared lock, the expired keys a read met, to delete (publishing "expired") right
   // after the command, and, after the first of them, the keymiss events, so that the events
   // keep Redis's order ("expired" before the key's "keymiss").

@@ -145,6 +145,11 @@ void CommandContext::also_propagate(int db, std::vector<std::string> args) {
   propagations_.push_back({db, std::move(args)});
 }
 
+void CommandContext::propagate_to_replicas() {
+  if (!exclusive_ || !server.write_stream.active()) return;  // see Server::dispatch
+  propagations_.push_back({db_index_, std::vector<std::string>(argv.begin(), argv.end()), true});
+}
+
 void CommandContext::block(std::vector<std::string> keys, int64_t deadline_ms, TimeoutReply timeout_reply) {
   blocked_ = true;
   block_keys_ = std::move(keys);
@@ -186,7 +191,7 @@ void run_handler(Server& server, CommandContext& ctx);
 void append_propagation(Server& server, CommandContext& ctx) {
   for (const Propagation& p : ctx.propagations()) {
     std::vector<std::string_view> views(p.args.begin(), p.args.end());
-    server.write_stream.append(p.db, views.data(), views.size());
+    server.write_stream.append(p.db, views.data(), views.size(), p.replication_only);
   }
   if (ctx.dirty() == 0 || ctx.propagation_suppressed()) return;
   if (!ctx.has_rewrite()) {
@@ -409,8 +414,13 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
   ctx.now_ms = started_us / 1000;
   const size_t output_before = client.output.size();
   client.last_command.store(spec, std::memory_order_relaxed);  // CLIENT LIST while it runs
-  batch.hold(spec->lock);
-  switch (spec->lock) {
+  LockMode lock = spec->lock;
+  // PUBLISH/SPUBLISH reach replicas through the write stream, which needs the exclusive lock.
+  if (lock == LockMode::kNone && spec->has(kCmdPubsub) && spec->has(kCmdMayReplicate) && write_stream.active()) {
+    lock = LockMode::kExclusive;
+  }
+  batch.hold(lock);
+  switch (lock) {
     case LockMode::kNone:
       run_handler(*this, ctx);
       break;
@@ -488,7 +498,7 @@ namespace {
 
 void run_handler(Server& server, CommandContext& ctx) {
   ctx.spec.handler(ctx);
-  if (ctx.spec.lock != LockMode::kExclusive) return;
+  if (!ctx.exclusive()) return;
   flush_propagation(server, ctx);
   server.blocking.signal_vanished(server.keyspace);  // XREADGROUP waiters whose stream went
   if (server.blocking.has_ready()) server.serve_blocked_clients();
@@ -539,7 +549,7 @@ void Server::execute_nested(CommandContext& exec, Client& client, Reply& reply, 
   }
   // The transaction's writes reach replicas as one MULTI/EXEC block (see cmd_exec).
   if (ctx.dirty() > 0) keyspace.dirty += ctx.dirty();
-  for (Propagation& p : ctx.propagations()) exec.also_propagate(p.db, std::move(p.args));
+  for (Propagation& p : ctx.propagations()) exec.propagations().push_back(std::move(p));
   if (ctx.dirty() > 0 && !ctx.propagation_suppressed()) {
     if (ctx.has_rewrite()) {
       for (Propagation& p : ctx.rewrites_) exec.also_propagate(p.db, std::move(p.args));

@@ -61,6 +61,7 @@ void publish_in(CommandContext& ctx, ChannelSpace space) {
   int64_t receivers = ctx.server.pubsub.publish(ctx.arg(1), ctx.arg(2),
                                                 static_cast<size_t>(ctx.server.pubsub_hard_limit.load()), space);
   ctx.server.stats.pubsub_messages.fetch_add(1, std::memory_order_relaxed);
+  ctx.propagate_to_replicas();  // their subscribers get it too (not the AOF), as in Redis
   ctx.reply.integer(receivers);
 }
 

@@ -99,6 +99,9 @@ def test_streams_match_real_redis_byte_for_byte(binary, cluster):
         ("DEL", "a", "zz"), ("SET", "big", "x" * 70000), ("SETRANGE", "big", "5", "yy"), ("FLUSHDB",),
         ("SET", "e", "1", "EXAT", "4000000000"), ("SET", "nx", "1", "NX"), ("SET", "nx", "2", "NX"),
         ("RENAME", "nx", "renamed"), ("SWAPDB", "0", "1"),
+        ("PUBLISH", "ch", "to-replicas"), ("SPUBLISH", "sch", "too"),
+        ("MULTI",), ("PUBLISH", "ch", "in-multi"), ("SET", "after", "1"), ("EXEC",),
+        ("EVAL", "redis.call('publish', 'ch', 'from-script') return 1", "0"),
     ]
     types = supported_types(cluster.start(binary, name="probe"))
     if "list" in types:
