@@ -235,7 +235,7 @@ bool Replication::install_full_sync(Keyspace& fresh, const std::vector<std::stri
   {
     std::unique_lock<std::shared_mutex> keyspace_lock(server_.keyspace.mutex());
     std::string function_error;
-    if (!load_rdb_functions(server_.scripting->functions(), function_libraries, true, &function_error)) {
+    if (!load_rdb_functions(server_.scripting->functions(), function_libraries, true, false, &function_error)) {
       server_.log('#', "Failed trying to load the MASTER synchronization DB from socket: " + function_error);
       return false;
     }

@@ -220,7 +220,7 @@ std::string Aof::load_files(CommandContext* nested) {
         return "Bad file format reading the append only file " + files[i].name + ": " + result.error;
       }
       std::string function_error;
-      if (!load_rdb_functions(server_.scripting->functions(), result.function_libraries, false, &function_error)) {
+      if (!load_rdb_functions(server_.scripting->functions(), result.function_libraries, false, false, &function_error)) {
         return "Bad file format reading the append only file " + files[i].name + ": " + function_error;
       }
       server_.log('*', "Reading RDB base file on AOF loading...");

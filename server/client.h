@@ -37,6 +37,7 @@ enum ClientFlag : uint32_t {
   kClientCloseAfterReply = 1u << 6,
   kClientReadonlyReplica = 1u << 7,
   kClientNoEvict = 1u << 8,
+  kClientScript = 1u << 9,    // the client scripts run their redis.call commands as
 };
 
 // CLIENT REPLY: whether replies are sent.

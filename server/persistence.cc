@@ -58,7 +58,7 @@ std::string Persistence::load_at_startup() {
     return "Fatal error loading the DB " + path + ": " + result.error + ". Exiting.";
   }
   std::string function_error;
-  if (!load_rdb_functions(server_.scripting->functions(), result.function_libraries, true, &function_error)) {
+  if (!load_rdb_functions(server_.scripting->functions(), result.function_libraries, true, false, &function_error)) {
     return "Fatal error loading the DB " + path + ": " + function_error + ". Exiting.";
   }
   last_load_keys_loaded_ = result.keys_loaded;
@@ -189,7 +189,7 @@ std::string Persistence::debug_reload(CommandContext& ctx) {
     return "ERR Error trying to load the RDB dump";
   }
   std::string function_error;
-  if (!load_rdb_functions(server_.scripting->functions(), result.function_libraries, flush, &function_error)) {
+  if (!load_rdb_functions(server_.scripting->functions(), result.function_libraries, flush, merge, &function_error)) {
     server_.log('#', "Error loading the RDB in DEBUG RELOAD: " + function_error);
     return "ERR Error trying to load the RDB dump";
   }

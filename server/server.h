@@ -106,6 +106,8 @@ class Server {
   std::atomic<int64_t> min_replicas_to_write{0};
   std::atomic<int64_t> min_replicas_max_lag{10};
   std::atomic<bool> replica_serve_stale_data{true};
+  // DEBUG SET-DISABLE-DENY-SCRIPTS: scripts may call noscript commands (tests use DEBUG PROTOCOL).
+  std::atomic<bool> scripts_may_run_noscript{false};
   std::atomic<bool> auth_required{false};
   std::atomic<bool> active_expire_enabled{true};
   std::atomic<int64_t> pubsub_hard_limit{32LL * 1024 * 1024};

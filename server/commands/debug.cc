@@ -31,7 +31,7 @@ void syntax_error(CommandContext& ctx) {
 }
 
 void debug_object(CommandContext& ctx) {
-  KeyEntry* entry = ctx.peek(ctx.arg(2));
+  KeyEntry* entry = ctx.db().find(ctx.arg(2));  // logically expired keys too, as Redis's dictFind
   if (entry == nullptr) return ctx.reply.error(kNoSuchKeyError);
   uint32_t now = access_clock_now();
   uint32_t then = entry->access_clock.load(std::memory_order_relaxed);
@@ -130,6 +130,10 @@ void cmd_debug(CommandContext& ctx) {
   if (equals_ignore_case(sub, "protocol") && argc == 3) return debug_protocol(ctx);
   if (equals_ignore_case(sub, "set-skip-checksum-validation") && argc == 3) {
     set_restore_skip_checksum(std::strtol(std::string(ctx.arg(2)).c_str(), nullptr, 10) != 0);
+    return ctx.reply.ok();
+  }
+  if (equals_ignore_case(sub, "set-disable-deny-scripts") && argc == 3) {
+    ctx.server.scripts_may_run_noscript = ctx.arg(2) != "0";
     return ctx.reply.ok();
   }
   if (equals_ignore_case(sub, "set-active-expire") && argc == 3) {

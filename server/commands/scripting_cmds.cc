@@ -190,6 +190,10 @@ void cmd_function_delete(CommandContext& ctx) {
 }
 
 void cmd_function_flush(CommandContext& ctx) {
+  if (ctx.argc() > 3) {
+    return ctx.reply.error("ERR unknown subcommand or wrong number of arguments for '" + std::string(ctx.arg(1)) +
+                           "'. Try FUNCTION HELP.");
+  }
   if (!valid_flush_mode(ctx)) return ctx.reply.error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
   ctx.server.scripting->functions().flush();
   ctx.server.scripting->update_function_counts();

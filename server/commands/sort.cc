@@ -275,9 +275,10 @@ void sort_generic(CommandContext& ctx, bool read_only) {
       !entry->value.is(ValueType::kZSet)) {
     return ctx.reply.error(kWrongTypeError);
   }
-  // An unsorted set would reach replicas in another order: sort it when storing. (Redis does
-  // the same for any SORT run by a script; our script client has no flag for that yet.)
-  if (options.dont_sort && entry != nullptr && entry->value.is(ValueType::kSet) && options.store) {
+  // An unsorted set would reach replicas (or a script's later commands) in another order:
+  // sort it when storing or when a script asks, as Redis does.
+  if (options.dont_sort && entry != nullptr && entry->value.is(ValueType::kSet) &&
+      (options.store || ctx.client.has_flag(kClientScript))) {
     options.dont_sort = false;
     options.alpha = true;
     options.by.reset();

@@ -15,18 +15,6 @@ namespace {
 // latency to one unlucky script).
 constexpr int kGcPeriod = 50;
 
-std::vector<std::string_view> split_words(std::string_view line) {
-  std::vector<std::string_view> words;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i]))) i++;
-    size_t start = i;
-    while (i < line.size() && !std::isspace(static_cast<unsigned char>(line[i]))) i++;
-    if (i > start) words.push_back(line.substr(start, i - start));
-  }
-  return words;
-}
-
 bool parse_flag_list(std::string_view list, uint32_t* flags, std::string* error) {
   if (list.empty()) return true;
   size_t start = 0;
@@ -59,7 +47,11 @@ int64_t parse_eval_shebang(std::string_view body, uint32_t* flags, std::string* 
     *error = "ERR Invalid script shebang";
     return -1;
   }
-  const std::vector<std::string_view> parts = split_words(body.substr(0, newline));
+  std::vector<std::string> parts;
+  if (!split_shebang(body.substr(0, newline), &parts)) {
+    *error = "ERR Invalid engine in script shebang";
+    return -1;
+  }
   if (parts.empty() || parts[0] != "#!lua") {
     *error = "ERR Unexpected engine in script shebang: " + std::string(parts.empty() ? "" : parts[0]);
     return -1;

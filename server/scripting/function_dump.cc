@@ -153,14 +153,15 @@ void reload(FunctionEngine& engine, const std::vector<std::string>& codes) {
 
 std::vector<std::string> function_library_codes(const FunctionEngine& engine) { return library_codes(engine); }
 
-bool load_rdb_functions(FunctionEngine& engine, const std::vector<std::string>& codes, bool flush, std::string* error) {
+bool load_rdb_functions(FunctionEngine& engine, const std::vector<std::string>& codes, bool flush, bool replace,
+                        std::string* error) {
   if (codes.empty() && !flush) return true;
   const std::vector<std::string> before = library_codes(engine);
   if (flush) engine.flush();
   for (const std::string& code : codes) {
     std::string name;
     std::string reason;
-    if (!engine.load(code, true, &name, &reason)) {
+    if (!engine.load(code, replace, &name, &reason)) {
       *error = "Failed loading library: " + reason;
       reload(engine, before);
       return false;

@@ -24,9 +24,11 @@ bool restore_functions(FunctionEngine& engine, std::string_view payload, Restore
 std::vector<std::string> function_library_codes(const FunctionEngine& engine);
 
 // Libraries read from an RDB image: loaded all or none, after dropping the current ones when
-// `flush` (a full load: startup, full sync, DEBUG RELOAD), else replacing same-named ones
-// (DEBUG RELOAD MERGE). False with Redis's log text when one fails to load.
-bool load_rdb_functions(FunctionEngine& engine, const std::vector<std::string>& codes, bool flush, std::string* error);
+// `flush` (a full load: startup, full sync, DEBUG RELOAD); `replace` (DEBUG RELOAD MERGE)
+// lets a library replace a loaded one of the same name, else that fails the load. False with
+// Redis's log text when one fails to load.
+bool load_rdb_functions(FunctionEngine& engine, const std::vector<std::string>& codes, bool flush, bool replace,
+                        std::string* error);
 
 // The library codes in a payload; false with the error reply text when it is not valid.
 bool parse_function_payload(std::string_view payload, std::vector<std::string>* codes, std::string* error);

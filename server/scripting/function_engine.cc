@@ -9,6 +9,7 @@
 #include "server/scripting/sandbox.h"
 #include "server/scripting/script_flags.h"
 #include "server/scripting/script_run.h"
+#include "server/client.h"
 
 namespace rd {
 namespace {
@@ -28,18 +29,6 @@ std::string lowercase(std::string_view text) {
   std::string out(text);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
-}
-
-std::vector<std::string_view> split_words(std::string_view line) {
-  std::vector<std::string_view> words;
-  size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i]))) i++;
-    const size_t start = i;
-    while (i < line.size() && !std::isspace(static_cast<unsigned char>(line[i]))) i++;
-    if (i > start) words.push_back(line.substr(start, i - start));
-  }
-  return words;
 }
 
 // ---- redis.register_function ----
@@ -151,7 +140,11 @@ bool parse_library_shebang(std::string_view code, std::string* name, size_t* len
     return false;
   }
   *length = newline;
-  const std::vector<std::string_view> parts = split_words(code.substr(0, newline));
+  std::vector<std::string> parts;
+  if (!split_shebang(code.substr(0, newline), &parts)) {
+    *error = "ERR Invalid library metadata";
+    return false;
+  }
   bool named = false;
   for (size_t i = 1; i < parts.size(); i++) {
     if (parts[i].substr(0, 5) != "name=") {
@@ -173,7 +166,7 @@ bool parse_library_shebang(std::string_view code, std::string* name, size_t* len
     *error = std::string("ERR ") + kBadName;
     return false;
   }
-  const std::string_view engine = parts.empty() ? std::string_view() : parts[0].substr(2);
+  const std::string engine = parts.empty() ? std::string() : parts[0].substr(2);
   if (lowercase(engine) != "lua") {
     *error = "ERR Engine '" + std::string(engine) + "' not found";
     return false;
@@ -226,14 +219,28 @@ bool FunctionEngine::load(std::string_view code, bool replace, std::string* libr
   return true;
 }
 
+namespace {
+
+constexpr int64_t kLoadTimeoutUs = 500 * 1000;  // Redis's limit on a library's top-level code
+
+void load_timeout_hook(lua_State* lua, lua_Debug*) {
+  const LibraryLoad* load = lua_host(lua).loading;
+  if (load != nullptr && monotonic_us() > load->deadline_us) luaL_error(lua, "FUNCTION LOAD timeout");
+}
+
+}  // namespace
+
 bool FunctionEngine::register_library(LibraryLoad* load, std::string* error) {
   lua_State* lua = lua_.get();
   lua_rawgeti(lua, LUA_REGISTRYINDEX, load_env_);
   set_globals_backing(lua);
   host_.loading = load;
+  load->deadline_us = monotonic_us() + kLoadTimeoutUs;
   lua_pushcfunction(lua, script_error_handler);
   lua_insert(lua, -2);
+  lua_sethook(lua, load_timeout_hook, LUA_MASKCOUNT, 100000);
   const int status = lua_pcall(lua, 0, 0, -2);
+  lua_sethook(lua, nullptr, 0, 0);
   host_.loading = nullptr;
   lua_rawgeti(lua, LUA_REGISTRYINDEX, runtime_env_);
   set_globals_backing(lua);

@@ -39,6 +39,7 @@ struct FunctionLibrary {
 // The library whose code is running during FUNCTION LOAD (what register_function fills).
 struct LibraryLoad {
   std::map<std::string, ScriptFunction> functions;
+  int64_t deadline_us = 0;  // monotonic: the library code is stopped past it (FUNCTION LOAD timeout)
 };
 
 class FunctionEngine {

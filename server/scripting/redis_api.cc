@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "server/acl.h"
+#include "server/command_context.h"
 #include "server/scripting/lua_convert.h"
 #include "server/scripting/lua_host.h"
 #include "server/scripting/lua_util.h"
@@ -152,14 +154,14 @@ int redis_set_repl(lua_State* lua) {
 
 // There are no ACL users: every existing command is permitted.
 int redis_acl_check_cmd(lua_State* lua) {
-  require_run(lua, "redis.acl_check_cmd");
+  ScriptRun* run = require_run(lua, "redis.acl_check_cmd");
   std::vector<std::string> args;
   std::string error;
   if (!collect_arguments(lua, &args, &error)) return raise_error(lua, error);
-  if (find_script_command(lua_host(lua).server->commands, args) == nullptr) {
-    return raise_error(lua, "Invalid command passed to redis.acl_check_cmd()");
-  }
-  lua_pushboolean(lua, 1);
+  const CommandSpec* spec = find_script_command(lua_host(lua).server->commands, args);
+  if (spec == nullptr) return raise_error(lua, "Invalid command passed to redis.acl_check_cmd()");
+  // As the user who called the script (EVAL's client), not the script's own client.
+  lua_pushboolean(lua, run->server.acl->script_command_allowed(run->caller.client, *spec, args) ? 1 : 0);
   return 1;
 }
 

@@ -253,6 +253,28 @@ LuaHost& lua_host(lua_State* lua) {
   return *host;
 }
 
+// loadstring without precompiled chunks: Lua 5.1 does not verify bytecode, so a crafted
+// chunk could break out of the sandbox. Like Redis, a binary chunk loads as nil.
+int safe_loadstring(lua_State* lua) {
+  size_t length = 0;
+  const char* code = lua_tolstring(lua, 1, &length);
+  if (code != nullptr && length > 0 && code[0] == LUA_SIGNATURE[0]) {
+    lua_pushnil(lua);
+    lua_pushliteral(lua, "attempt to load a binary chunk");
+    return 2;
+  }
+  lua_pushvalue(lua, lua_upvalueindex(1));
+  lua_insert(lua, 1);
+  lua_call(lua, lua_gettop(lua) - 1, LUA_MULTRET);
+  return lua_gettop(lua);
+}
+
+void install_safe_loadstring(lua_State* lua) {
+  lua_getglobal(lua, "loadstring");
+  lua_pushcclosure(lua, safe_loadstring, 1);
+  lua_setglobal(lua, "loadstring");
+}
+
 LuaStatePtr new_sandbox_state(LuaHost* host) {
   LuaStatePtr state(luaL_newstate());
   lua_State* lua = state.get();
@@ -273,6 +295,7 @@ LuaStatePtr new_sandbox_state(LuaHost* host) {
     remove_global(lua, name);
   }
   install_math_random(lua);
+  install_safe_loadstring(lua);
   install_safe_base(lua);
   return state;
 }

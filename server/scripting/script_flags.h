@@ -3,7 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
+
+#include "protocol/request_parser.h"
 
 namespace rd {
 
@@ -33,6 +37,12 @@ inline uint32_t script_flag_by_name(std::string_view name) {
     if (f.name == name) return f.flag;
   }
   return 0;
+}
+
+// Splits a "#!lua ..." line into words as Redis does (sdssplitargs: quotes and escapes, so
+// name="foo" names the library foo). False on unbalanced quotes.
+inline bool split_shebang(std::string_view line, std::vector<std::string>* words) {
+  return RequestParser::split_args(line, words);
 }
 
 }  // namespace rd

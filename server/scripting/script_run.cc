@@ -5,6 +5,7 @@
 
 #include "server/acl.h"
 #include "server/command_context.h"
+#include "server/eviction.h"
 #include "server/scripting/lua_convert.h"
 #include "server/scripting/lua_host.h"
 #include "server/scripting/lua_util.h"
@@ -112,51 +113,69 @@ bool ScriptRun::call(const std::vector<std::string>& args, std::string* reply_ou
 
 const CommandSpec* ScriptRun::check_command(const std::vector<std::string>& args, std::string* error) {
   const CommandSpec* spec = find_script_command(server.commands, args);
-  const int argc = static_cast<int>(args.size());
   if (spec == nullptr) {
     *error = "Unknown Redis command called from script";
     return nullptr;
   }
+  if (!command_allowed(spec, args, error)) {
+    spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);  // INFO commandstats
+    return nullptr;
+  }
+  return spec;
+}
+
+bool ScriptRun::command_allowed(const CommandSpec* spec, const std::vector<std::string>& args, std::string* error) {
+  const int argc = static_cast<int>(args.size());
   if ((spec->arity > 0 && argc != spec->arity) || argc < -spec->arity) {
     *error = "Wrong number of args calling Redis command from script";
-    return nullptr;
+    return false;
   }
-  if (spec->has(kCmdNoscript)) {
+  if (spec->has(kCmdNoscript) && !server.scripts_may_run_noscript.load(std::memory_order_relaxed)) {
     *error = "This Redis command is not allowed from script";
-    return nullptr;
+    return false;
   }
-  if (!server.acl->check_script_command(caller.client, *spec, args, error)) return nullptr;
+  if (!server.acl->check_script_command(caller.client, *spec, args, error)) return false;
   if (!spec->has(kCmdStale) && server.is_replica() && !server.replica_serve_stale_data.load() &&
       !server.replication->master_link_up()) {
     *error = "Can not execute the command on a stale replica";
-    return nullptr;
+    return false;
   }
   // May-replicate commands (PUBLISH, PFCOUNT) count as writes for read-only scripts: so
   // those can run during CLIENT PAUSE WRITE, as in Redis.
   if (read_only && (spec->is_write() || spec->has(kCmdMayReplicate))) {
     *error = "Write commands are not allowed from read-only scripts.";
-    return nullptr;
+    return false;
   }
   if (spec->is_write()) {
     const bool from_master = caller.client.has_flag(kClientMaster);
     if (server.is_replica() && !from_master && server.config.get_bool("replica-read-only")) {
       *error = "-READONLY You can't write against a read only replica.";
-      return nullptr;
+      return false;
     }
     if (server.persistence->writes_denied() && !from_master && !server.is_replica()) {
       *error = "-" + std::string(kMisconfError);
-      return nullptr;
+      return false;
     }
     if (!server.replication->enough_good_replicas()) {
       *error = "-NOREPLICAS Not enough good replicas to write.";
-      return nullptr;
-    }
-    if (!scripting.mark_write()) {
-      *error = "Script killed by user with SCRIPT KILL...";
-      return nullptr;
+      return false;
     }
   }
-  return spec;
+  // Over maxmemory when the script started, its first denyoom command is refused (after a
+  // write it can no longer stop half-way), unless the script declared allow-oom.
+  if (spec->has(kCmdDenyOom) && !allow_oom && !wrote && server.eviction->maxmemory() != 0 &&
+      !caller.client.has_flag(kClientMaster) && Eviction::pre_command_oom()) {
+    *error = "-" + std::string(kOomError);
+    return false;
+  }
+  if (spec->is_write()) {
+    wrote = true;
+    if (!scripting.mark_write()) {
+      *error = "Script killed by user with SCRIPT KILL...";
+      return false;
+    }
+  }
+  return true;
 }
 
 void ScriptRun::execute(const CommandSpec& spec, const std::vector<std::string>& args, std::string* reply_out) {
@@ -178,13 +197,18 @@ void ScriptRun::invoke(lua_State* lua, int nargs) {
   if (status == 0) {
     if (is_counted_error_table(lua)) caller.error_not_counted = true;
     write_lua_value(lua, caller.reply, resp);
+    // An error already counted in the error stats still makes EVAL/FCALL a failed call.
+    if (caller.error_not_counted) caller.spec.stats.failed_calls.fetch_add(1, std::memory_order_relaxed);
   } else {
     LuaError error = read_lua_error(lua);
     if (error.message.empty()) {
       error.message = "ERR Error running script " + name + ", execution failure";
     }
     caller.reply.error(script_error_text(error, name));
-    if (error.ignore_stats) caller.error_not_counted = true;
+    if (error.ignore_stats) {
+      caller.error_not_counted = true;
+      caller.spec.stats.failed_calls.fetch_add(1, std::memory_order_relaxed);
+    }
     lua_pop(lua, 1);
   }
   lua_pop(lua, 1);  // the handler

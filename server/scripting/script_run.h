@@ -29,6 +29,8 @@ struct ScriptRun {
   std::string name;        // the script's SHA or the function's name, for error messages
   bool eval_mode = true;   // EVAL (as opposed to FCALL): error texts and SCRIPT/FUNCTION KILL
   bool read_only = false;  // EVAL_RO / FCALL_RO / the no-writes flag: writes are refused
+  bool allow_oom = false;  // the allow-oom flag: denyoom commands run even over maxmemory
+  bool wrote = false;      // a write ran: past that point OOM no longer stops the script
   bool replicate = true;   // redis.set_repl(): whether the commands reach replicas and the AOF
   int resp = 2;            // redis.setresp()
 
@@ -41,6 +43,8 @@ struct ScriptRun {
 
   // Redis's checks for a command run from a script: its spec, or nullptr with the error.
   const CommandSpec* check_command(const std::vector<std::string>& args, std::string* error);
+  // Redis's checks on a known command (arity, noscript, ACL, stale, writes, OOM).
+  bool command_allowed(const CommandSpec* spec, const std::vector<std::string>& args, std::string* error);
   void execute(const CommandSpec& spec, const std::vector<std::string>& args, std::string* reply);
 
   // Calls the function below `nargs` arguments on the stack with the script error handler,

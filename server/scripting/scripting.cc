@@ -29,7 +29,9 @@ Scripting::Scripting(Server& server)
     : server_(server),
       client_(std::make_unique<Client>(0, UniqueFd(), "lua", "")),
       eval_(make_host(server, rand_)),
-      functions_(make_host(server, rand_)) {}
+      functions_(make_host(server, rand_)) {
+  client_->set_flag(kClientScript);
+}
 
 Scripting::~Scripting() = default;
 
@@ -96,6 +98,7 @@ bool Scripting::may_run(CommandContext& ctx, uint32_t flags, bool ro_command, Sc
     }
   }
   run->read_only = ro_command || (flags & kScriptNoWrites) != 0;
+  run->allow_oom = (flags & kScriptAllowOom) != 0;
   return true;
 }
 
