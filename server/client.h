@@ -79,6 +79,9 @@ class Client {
   std::vector<QueuedCommand> multi_queue;
   bool multi_dirty = false;         // a queued command failed to queue: EXEC aborts
   std::vector<WatchedKey> watched;  // keys WATCHed (the registry holds the reverse map)
+  // An EXEC refused while a script held the keyspace lock (BUSY) ended the transaction but
+  // could not unregister its WATCHes: done by the next WATCH/UNWATCH/EXEC/DISCARD.
+  bool unwatch_pending = false;
   std::set<std::string, std::less<>> channels;  // SUBSCRIBE
   std::set<std::string, std::less<>> patterns;  // PSUBSCRIBE
   std::set<std::string, std::less<>> shard_channels;  // SSUBSCRIBE (their own namespace)

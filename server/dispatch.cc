@@ -124,7 +124,7 @@ bool CommandContext::check_type(const KeyEntry* entry, ValueType type) {
 
 void CommandContext::key_modified(int db, std::string_view key) {
   dirty_++;
-  server.watches.touch(db, key);
+  server.watches.touch(db, key, server.keyspace);
 }
 
 void CommandContext::signal_ready(int db, std::string_view key) { server.blocking.signal_ready(db, key); }
@@ -227,7 +227,7 @@ void Server::expire_key(CommandContext* ctx, int db_index, std::string_view key)
   std::vector<std::string> del = {"DEL", std::string(key)};
   keyspace.db(db_index).erase(key);
   stats.expired_keys.fetch_add(1, std::memory_order_relaxed);
-  watches.touch(db_index, key);
+  watches.touch(db_index, key, keyspace);
   notify(NotifyClass::kExpired, "expired", del[1], db_index);
   if (ctx != nullptr) {
     ctx->also_propagate(db_index, std::move(del));
@@ -283,8 +283,16 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
   bool is_exec = false;
   auto reject = [&](std::string_view message) {
     if (is_exec) {
-      batch.hold(LockMode::kExclusive);
-      discard_transaction(client);
+      if (scripting->busy()) {  // the script holds the keyspace lock: unwatch later
+        client.multi_queue.clear();
+        client.multi_dirty = false;
+        client.multi_count.store(0, std::memory_order_relaxed);
+        client.clear_flag(kClientMulti);
+        client.unwatch_pending = true;
+      } else {
+        batch.hold(LockMode::kExclusive);
+        discard_transaction(client);
+      }
       const std::string aborted = "EXECABORT Transaction discarded because of: " + std::string(message);
       stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
       count_error(aborted);

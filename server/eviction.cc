@@ -380,7 +380,7 @@ bool Eviction::select_random(int* db, std::string* key) {
 void Eviction::evict(int db, const std::string& key) {
   if (!server_.keyspace.db(db).erase(key)) return;
   server_.stats.evicted_keys.fetch_add(1, std::memory_order_relaxed);
-  server_.watches.touch(db, key);
+  server_.watches.touch(db, key, server_.keyspace);
   server_.notify(NotifyClass::kEvicted, "evicted", key, db);
   if (server_.write_stream.active()) {
     const std::string_view args[2] = {lazy_.load(std::memory_order_relaxed) ? "UNLINK" : "DEL", key};

@@ -35,13 +35,6 @@ void WatchRegistry::unwatch_all(Client* client) {
   client->dirty_cas.store(false, std::memory_order_relaxed);
 }
 
-void WatchRegistry::touch(int db, std::string_view key) {
-  if (watchers_.empty()) return;
-  auto it = watchers_.find(slot(db, key));
-  if (it == watchers_.end()) return;
-  for (Client* c : it->second) c->dirty_cas.store(true, std::memory_order_relaxed);
-}
-
 namespace {
 
 // The WatchedKey record a client keeps for (db, key).
@@ -53,6 +46,24 @@ WatchedKey* find_watched(Client* client, int db, std::string_view key) {
 }
 
 }  // namespace
+
+void WatchRegistry::touch(int db, std::string_view key, const Keyspace& keyspace) {
+  if (watchers_.empty()) return;
+  auto it = watchers_.find(slot(db, key));
+  if (it == watchers_.end()) return;
+  int gone = -1;  // computed once, when a client watched the key already expired
+  for (Client* c : it->second) {
+    WatchedKey* w = find_watched(c, db, key);
+    if (w != nullptr && w->expired_when_watched) {
+      if (gone < 0) gone = keyspace.db(db).find(key) == nullptr ? 1 : 0;
+      if (gone == 1) {
+        w->expired_when_watched = false;  // deleted: later changes count again
+        continue;
+      }
+    }
+    c->dirty_cas.store(true, std::memory_order_relaxed);
+  }
+}
 
 void WatchRegistry::touch_existing_in_db(const Keyspace& keyspace, int db) {
   for (auto& [encoded, clients] : watchers_) {
@@ -73,21 +84,27 @@ void WatchRegistry::touch_existing_in_db(const Keyspace& keyspace, int db) {
   }
 }
 
-void WatchRegistry::touch_swapped(const Keyspace& keyspace, int db1, int db2) {
+void WatchRegistry::touch_swapped(const Keyspace& keyspace, int db1, int db2, int64_t now_ms) {
   for (auto& [encoded, clients] : watchers_) {
     int key_db = 0;
     std::memcpy(&key_db, encoded.data(), sizeof(key_db));
     if (key_db != db1 && key_db != db2) continue;
     std::string_view key = std::string_view(encoded).substr(sizeof(key_db));
-    const int other = key_db == db1 ? db2 : db1;
-    const bool in_own = keyspace.db(key_db).find(key) != nullptr;
-    const bool in_other = keyspace.db(other).find(key) != nullptr;
-    if (!in_own && !in_other) continue;
+    // `emptied` is the watched db's content now; `incoming` what the swap puts there.
+    const KeyEntry* emptied = keyspace.db(key_db).find(key);
+    const KeyEntry* incoming = keyspace.db(key_db == db1 ? db2 : db1).find(key);
+    if (emptied == nullptr && incoming == nullptr) continue;
+    const bool incoming_expired = incoming != nullptr && incoming->expired_at(now_ms);
     for (Client* c : clients) {
       WatchedKey* w = find_watched(c, key_db, key);
-      // An expired watched key swapped away for nothing: no logical change.
-      if (w != nullptr && w->expired_when_watched && !in_other) {
-        w->expired_when_watched = false;
+      if (w != nullptr && w->expired_when_watched) {
+        if (incoming == nullptr) {  // an expired key deleted: no logical change
+          w->expired_when_watched = false;
+          continue;
+        }
+        if (incoming_expired) continue;  // expired before, expired after
+      } else if (w != nullptr && emptied == nullptr && incoming_expired) {
+        w->expired_when_watched = true;  // nothing replaced with an expired key
         continue;
       }
       c->dirty_cas.store(true, std::memory_order_relaxed);

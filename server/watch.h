@@ -4,6 +4,7 @@
 // exclusively, EXEC checks under it. A client unregisters before it is destroyed.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -19,12 +20,14 @@ class WatchRegistry {
   bool empty() const { return watchers_.empty(); }
   void watch(Client* client, int db, std::string_view key, bool expired_now);
   void unwatch_all(Client* client);
-  // Marks every client watching (db, key) dirty.
-  void touch(int db, std::string_view key);
+  // Marks every client watching (db, key) dirty; except, when the key is gone from `keyspace`,
+  // clients that watched it already expired (its deletion is no logical change, as Redis).
+  void touch(int db, std::string_view key, const Keyspace& keyspace);
   // FLUSHDB/FLUSHALL (db < 0: all): marks watchers of keys that exist in `keyspace` dirty.
   void touch_existing_in_db(const Keyspace& keyspace, int db);
-  // SWAPDB: watchers of keys present in either database before or after the swap.
-  void touch_swapped(const Keyspace& keyspace, int db1, int db2);
+  // SWAPDB, before the swap: watchers of keys present in either database, except where the
+  // swap makes no logical change (expired for expired, nothing for an expired key).
+  void touch_swapped(const Keyspace& keyspace, int db1, int db2, int64_t now_ms);
 
  private:
   static std::string slot(int db, std::string_view key);

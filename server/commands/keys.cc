@@ -391,7 +391,7 @@ void cmd_swapdb(CommandContext& ctx) {
   int a = static_cast<int>(first);
   int b = static_cast<int>(second);
   if (a != b) {
-    ctx.server.watches.touch_swapped(ctx.server.keyspace, a, b);
+    ctx.server.watches.touch_swapped(ctx.server.keyspace, a, b, ctx.now_ms);
     ctx.db(a).swap(ctx.db(b));
     // Clients blocked on keys that now exist in the swapped-in data may be served.
     for (int db : {a, b}) {

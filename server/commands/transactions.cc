@@ -18,7 +18,15 @@ void cmd_multi(CommandContext& ctx) {
   ctx.reply.ok();
 }
 
+// See Client::unwatch_pending.
+void apply_pending_unwatch(CommandContext& ctx) {
+  if (!ctx.client.unwatch_pending) return;
+  ctx.server.watches.unwatch_all(&ctx.client);
+  ctx.client.unwatch_pending = false;
+}
+
 void cmd_discard(CommandContext& ctx) {
+  apply_pending_unwatch(ctx);
   if (!ctx.client.has_flag(kClientMulti)) return ctx.reply.error("ERR DISCARD without MULTI");
   reset_transaction(ctx);
   ctx.reply.ok();
@@ -36,6 +44,7 @@ bool watched_key_expired(CommandContext& ctx) {
 
 void cmd_exec(CommandContext& ctx) {
   Client& client = ctx.client;
+  apply_pending_unwatch(ctx);
   if (!client.has_flag(kClientMulti)) return ctx.reply.error("ERR EXEC without MULTI");
   if (client.multi_dirty) {
     reset_transaction(ctx);
@@ -62,6 +71,7 @@ void cmd_exec(CommandContext& ctx) {
 }
 
 void cmd_watch(CommandContext& ctx) {
+  apply_pending_unwatch(ctx);
   if (ctx.client.has_flag(kClientMulti)) return ctx.reply.error("ERR WATCH inside MULTI is not allowed");
   for (size_t i = 1; i < ctx.argc(); i++) {
     KeyEntry* entry = ctx.db().find(ctx.arg(i));
@@ -72,6 +82,7 @@ void cmd_watch(CommandContext& ctx) {
 }
 
 void cmd_unwatch(CommandContext& ctx) {
+  ctx.client.unwatch_pending = false;
   ctx.server.watches.unwatch_all(&ctx.client);
   ctx.reply.ok();
 }

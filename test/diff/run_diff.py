@@ -464,8 +464,9 @@ class Runner:
         self.sessions = 0
         self.current_step = None       # for error reports when a server dies
         self.setup_problems = {}       # session-setup problem -> times seen
-        self.ours = Side("ours", servers.Server(args.ours, name="ours"), args.timeout)
-        self.redis = Side("redis", servers.Server(args.redis, name="redis"), args.timeout)
+        debug = ["--enable-debug-command", "yes"]  # DEBUG answers alike (SET-ACTIVE-EXPIRE, ...)
+        self.ours = Side("ours", servers.Server(args.ours, extra_args=debug, name="ours"), args.timeout)
+        self.redis = Side("redis", servers.Server(args.redis, extra_args=debug, name="redis"), args.timeout)
 
     def start(self):
         for side in (self.ours, self.redis):
