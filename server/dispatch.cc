@@ -495,7 +495,7 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
   }
   client.last_command.store(spec, std::memory_order_relaxed);
   if (monitors.active() && !spec->has(kCmdSkipMonitor) && !spec->has(kCmdAdmin)) {
-    monitors.feed(client, ctx.db_index(), argv.data(), argv.size());
+    monitors.feed(client, ctx.db_index(), *spec, argv.data(), argv.size());
   }
   batch.set_clock_us(ended_us);
   if (ctx.blocked()) return ExecStatus::kBlocked;
@@ -546,7 +546,7 @@ void Server::execute_nested(CommandContext& exec, Client& client, Reply& reply, 
   spec.stats.calls.fetch_add(1, std::memory_order_relaxed);
   stats.total_commands_processed.fetch_add(1, std::memory_order_relaxed);
   if (monitors.active() && !spec.has(kCmdSkipMonitor) && !spec.has(kCmdAdmin)) {
-    monitors.feed(client, ctx.db_index(), argv.data(), argv.size());
+    monitors.feed(client, ctx.db_index(), spec, argv.data(), argv.size());
   }
   std::string& out = reply.buffer();
   if (out.size() > output_before && out[output_before] == '-' && !ctx.error_not_counted) {
@@ -586,6 +586,12 @@ void Server::serve_blocked_clients() {
           continue;
         }
         flush_propagation(*this, ctx);
+        if (!state->reply.empty() && state->reply[0] == '-') {  // e.g. -NOGROUP, -UNBLOCKED: counted
+          state->spec->stats.failed_calls.fetch_add(1, std::memory_order_relaxed);
+          stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
+          const size_t line_end = state->reply.find('\r');
+          count_error(std::string_view(state->reply).substr(1, line_end - 1));
+        }
         blocking.remove(state);
         state->done = true;
         slowlog.maybe_record_after_writer(*state->client, *state->spec, argv.data(), argv.size(), 0);

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "server/client.h"
+#include "server/slowlog.h"
 
 namespace rd {
 namespace {
@@ -50,17 +51,19 @@ void Monitors::remove(const Client& client) {
   count_.store(static_cast<int>(monitors_.size()), std::memory_order_relaxed);
 }
 
-void Monitors::feed(const Client& source, int db, const std::string_view* args, size_t count) {
+void Monitors::feed(const Client& source, int db, const CommandSpec& spec, const std::string_view* args,
+                    size_t count) {
+  const std::vector<bool> hidden = redacted_positions(spec, args, count);
   int64_t us = unix_time_us();
   char prefix[96];
   std::snprintf(prefix, sizeof(prefix), "+%lld.%06lld [%d ", static_cast<long long>(us / 1000000),
                 static_cast<long long>(us % 1000000), db);
   std::string line = prefix;
-  line += source.has_flag(kClientMaster) ? "lua" : source.peer_address;
+  line += source.has_flag(kClientScript) ? "lua" : source.peer_address;
   line += "]";
   for (size_t i = 0; i < count; i++) {
     line.push_back(' ');
-    append_quoted(&line, args[i]);
+    append_quoted(&line, hidden[i] ? kRedactedArgument : args[i]);
   }
   line += "\r\n";
   std::lock_guard<std::mutex> lock(mutex_);

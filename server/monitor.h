@@ -13,6 +13,7 @@
 namespace rd {
 
 class Client;
+struct CommandSpec;
 
 class Monitors {
  public:
@@ -20,7 +21,8 @@ class Monitors {
   void add(const std::shared_ptr<Client>& client);
   void remove(const Client& client);
   // Sends "+<unix time> [<db> <addr>] "arg" ..." to every monitor.
-  void feed(const Client& source, int db, const std::string_view* args, size_t count);
+  // `spec`: the command, whose secret arguments are shown "(redacted)" as Redis does.
+  void feed(const Client& source, int db, const CommandSpec& spec, const std::string_view* args, size_t count);
 
  private:
   std::mutex mutex_;

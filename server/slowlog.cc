@@ -12,7 +12,8 @@ namespace {
 
 constexpr size_t kMaxArgs = 32;         // more are summed up in the last one
 constexpr size_t kMaxArgLength = 128;   // longer ones are cut
-constexpr std::string_view kRedacted = "(redacted)";
+
+}  // namespace
 
 // Which arguments Redis replaces by "(redacted)" before the slow log sees them. Each command
 // redacts while parsing, so only what its parser reached is hidden (mirrored here).
@@ -62,6 +63,8 @@ std::vector<bool> redacted_positions(const CommandSpec& spec, const std::string_
   return hidden;
 }
 
+namespace {
+
 std::string trimmed(std::string_view arg) {
   if (arg.size() <= kMaxArgLength) return std::string(arg);
   char count[kInt64BufSize];
@@ -78,7 +81,7 @@ std::vector<std::string> SlowLog::logged_args(const CommandSpec& spec, const std
   const size_t kept = argc > kMaxArgs ? kMaxArgs - 1 : argc;
   std::vector<std::string> args;
   args.reserve(std::min(argc, kMaxArgs));
-  for (size_t i = 0; i < kept; i++) args.push_back(hidden[i] ? std::string(kRedacted) : trimmed(argv[i]));
+  for (size_t i = 0; i < kept; i++) args.push_back(hidden[i] ? std::string(kRedactedArgument) : trimmed(argv[i]));
   if (argc > kMaxArgs) {
     char count[kInt64BufSize];
     size_t n = format_int64(static_cast<int64_t>(argc - kept), count);

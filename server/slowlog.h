@@ -18,6 +18,13 @@
 
 namespace rd {
 
+// What the slow log and MONITOR show instead of a secret argument.
+inline constexpr std::string_view kRedactedArgument = "(redacted)";
+// Which arguments of a command Redis redacts (AUTH, HELLO AUTH, MIGRATE AUTH/AUTH2, CONFIG SET
+// of secrets, ACL SETUSER): each command redacts while parsing, so only what its parser
+// reached is hidden.
+std::vector<bool> redacted_positions(const CommandSpec& spec, const std::string_view* argv, size_t argc);
+
 class Client;
 
 class SlowLog {

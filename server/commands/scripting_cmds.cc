@@ -64,7 +64,7 @@ void wrap_propagation(CommandContext& ctx) {
 void eval_generic(CommandContext& ctx, bool by_sha, bool ro) {
   Server& server = ctx.server;
   // Fed here (EVAL is skip_monitor) so that the script's commands follow it in MONITOR.
-  if (server.monitors.active()) server.monitors.feed(ctx.client, ctx.db_index(), ctx.argv.data(), ctx.argc());
+  if (server.monitors.active()) server.monitors.feed(ctx.client, ctx.db_index(), ctx.spec, ctx.argv.data(), ctx.argc());
   if (by_sha && ctx.arg(1).size() != 40) return ctx.reply.error(kNoScript);
   size_t numkeys = 0;
   if (!parse_numkeys(ctx, kNotIntegerError, &numkeys)) return;
@@ -143,6 +143,8 @@ void cmd_script_help(CommandContext& ctx) { ctx.reply.raw(help_reply("script"));
 
 void fcall_generic(CommandContext& ctx, bool ro) {
   Server& server = ctx.server;
+  // Fed here (FCALL is skip_monitor) so that the function's commands follow it in MONITOR.
+  if (server.monitors.active()) server.monitors.feed(ctx.client, ctx.db_index(), ctx.spec, ctx.argv.data(), ctx.argc());
   FunctionEngine& engine = server.scripting->functions();
   const ScriptFunction* function = engine.find_function(ctx.arg(1));
   if (function == nullptr) return ctx.reply.error("ERR Function not found");

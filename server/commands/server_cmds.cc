@@ -47,6 +47,7 @@ void cmd_reset(CommandContext& ctx) {
   client.multi_dirty = false;
   client.multi_count = 0;
   client.clear_flag(kClientMulti);
+  if (client.has_flag(kClientMonitor)) ctx.server.monitors.remove(client);
   client.clear_flag(kClientMonitor);
   ctx.server.watches.unwatch_all(&client);
   ctx.server.pubsub.remove_client(client);

@@ -126,7 +126,7 @@ void set_generic(CommandContext& ctx, unsigned flags, std::string_view key, std:
   ctx.notify(NotifyClass::kString, "set", key);
   if (flags & kAnyExpire) {
     ctx.db().set_expire(entry, when);
-    if (!(flags & kSetPxat)) ctx.propagate_as({"SET", key, value, "PXAT", int_to_string(when)});
+    ctx.propagate_as({"SET", key, value, "PXAT", int_to_string(when)});  // even for PXAT, as Redis 7.0
     ctx.notify(NotifyClass::kGeneric, "expire", key);
   }
   if (!(flags & kSetGet)) {
