@@ -225,6 +225,7 @@ void Replication::start_full_resync(CommandContext& ctx, const std::shared_ptr<C
   // Keys already expired are sent too (as Redis does): the replica drops them when our DEL
   // arrives, so its dataset matches ours at every offset.
   options.skip_expired = false;
+  options.key_save_delay = server_.config.get_int("rdb-key-save-delay");
   options.function_libraries = function_library_codes(server_.scripting->functions());
   const bool diskless = handshake.capa_eof && server_.config.get_bool("repl-diskless-sync");
   auto session = std::make_shared<ReplicaSession>(*this, server_, client, handshake, old_sync);

@@ -24,6 +24,7 @@ RdbSaveOptions Persistence::save_options(bool aof_base) const {
   if (!aof_base) options.replication = server_.replication->rdb_info();
   // An AOF base must keep keys that a replica or a later load decides about, like Redis's.
   options.skip_expired = !aof_base;
+  options.key_save_delay = server_.config.get_int("rdb-key-save-delay");
   options.function_libraries = function_library_codes(server_.scripting->functions());
   return options;
 }

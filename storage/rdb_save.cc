@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <cstring>
 #include <vector>
 
@@ -479,6 +481,16 @@ void write_header(RdbWriter& w, const RdbSaveOptions& options) {
   }
 }
 
+void delay_after_key(int64_t delay) {
+  if (delay > 0) {
+    std::this_thread::sleep_for(std::chrono::microseconds(delay));
+    return;
+  }
+  const auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(-delay);
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
 void write_db(RdbWriter& w, const Db& db, int index, const RdbSaveOptions& options) {
   w.byte(rdb::kOpSelectDb);
   w.length(static_cast<uint64_t>(index));
@@ -497,6 +509,7 @@ void write_db(RdbWriter& w, const Db& db, int index, const RdbSaveOptions& optio
     w.byte(type_byte(entry->value));
     w.string(entry->key());
     write_value(w, entry->value);
+    if (options.key_save_delay != 0) delay_after_key(options.key_save_delay);
   });
 }
 
