@@ -7,6 +7,8 @@
 //  - Fields other threads read (CLIENT LIST, INFO) are atomics or guarded by info_mutex_.
 //  - The async outbox (pub/sub messages, MONITOR lines) is guarded by async_mutex_; any thread
 //    may append to it and wake the connection thread through its eventfd.
+//  - The push queue (out-of-band messages: client-side caching invalidations) is guarded by
+//    async_mutex_ too; see push() for how it reaches a connection idle in recv().
 #pragma once
 
 #include <atomic>
@@ -130,6 +132,26 @@ class Client {
   // Clears pending wake-ups (connection thread).
   void drain_wake();
 
+  // Pushes: out-of-band messages from other threads (invalidations) that, unlike the
+  // outbox, are written AFTER the replies the client has pending, so an invalidation never
+  // reaches the client before a reply it makes stale. When the connection thread is idle in
+  // recv() (between enter_idle() and leave_idle()) the pushing thread writes them itself,
+  // without blocking: a reader blocked in recv() cannot be woken any other way. Bytes a full
+  // socket did not take wait as the "lead", written before anything else.
+  // Returns false when the queue passed `hard_limit` (0: none) and the client was killed.
+  // `written` counts the bytes written here (INFO total_net_output_bytes); may be null.
+  bool push(std::string_view bytes, size_t hard_limit, std::atomic<uint64_t>* written);
+  bool has_pushes() const { return pushes_pending_.load(std::memory_order_seq_cst); }
+  // The bytes of a message partly written by another thread (connection thread, first).
+  void take_push_lead(std::string* out);
+  // Appends the lead and the queued pushes to `out` (connection thread).
+  void take_pushes(std::string* out);
+  // Connection thread, around a blocking recv(): enter_idle() returns false when pushes are
+  // queued (flush them, then call it again); leave_idle() waits for a pushing thread that is
+  // writing to the socket.
+  bool enter_idle();
+  void leave_idle();
+
  private:
   UniqueFd socket_;
   std::atomic<bool> killed_{false};
@@ -143,6 +165,15 @@ class Client {
   std::string outbox_;  // Protected by async_mutex_
   std::atomic<bool> outbox_nonempty_{false};
   UniqueFd wake_fd_;    // Protected by async_mutex_ (created once, then only read)
+  std::string pushes_;      // Protected by async_mutex_
+  std::string push_lead_;   // Protected by async_mutex_
+  std::atomic<bool> pushes_pending_{false};  // pushes_ or push_lead_ non-empty
+  // kIoIdle: the connection thread waits in recv() with nothing pending; kIoPusher: another
+  // thread holds the right to write to the socket (only ever granted while kIoIdle).
+  static constexpr uint32_t kIoIdle = 1;
+  static constexpr uint32_t kIoPusher = 2;
+  std::atomic<uint32_t> io_state_{0};
+  void write_pushes_if_idle(std::atomic<uint64_t>* written);
 };
 
 int64_t unix_time_ms();
