@@ -345,6 +345,7 @@ void Server::cron_loop() {
     if (shutting_down()) break;
     tick_access_clock();
     reap_finished_threads();
+    if (cron_paused_.load(std::memory_order_relaxed)) continue;
     close_idle_clients();
     sample_ops_per_second();
     if (active_expire_enabled.load() && !is_replica()) active_expire_cycle();

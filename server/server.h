@@ -157,6 +157,8 @@ class Server {
   // Deletes an expired key as the master does: stats, WATCH, propagation of DEL, "expired"
   // notification. REQUIRES: keyspace lock exclusive.
   void expire_key(CommandContext* ctx, int db, std::string_view key);
+  // DEBUG PAUSE-CRON: the cron thread skips its periodic work meanwhile.
+  void pause_cron(bool paused) { cron_paused_.store(paused, std::memory_order_relaxed); }
   // Keyspace notification outside a command (see CommandContext::notify).
   void notify(NotifyClass cls, std::string_view event, std::string_view key, int db) {
     const uint32_t flags = notify_keyspace_events.load(std::memory_order_relaxed);
@@ -260,6 +262,7 @@ class Server {
   std::atomic<size_t> zset_max_listpack_value_{64};
   std::atomic<int64_t> list_max_listpack_size_{-2};
   std::atomic<bool> pause_all_{false};
+  std::atomic<bool> cron_paused_{false};
   std::atomic<int64_t> paused_clients_{0};
   uint64_t last_ops_sample_ = 0;     // cron thread only
   int64_t last_ops_sample_us_ = 0;   // cron thread only
