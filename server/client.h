@@ -9,6 +9,9 @@
 //    may append to it and wake the connection thread through its eventfd.
 //  - The push queue (out-of-band messages: client-side caching invalidations) is guarded by
 //    async_mutex_ too; see push() for how it reaches a connection idle in recv().
+//  - Tracking state (flags kClientTracking*, tracking_redirect, tracking_prefixes) is changed
+//    under the Tracking registry's mutex; the flags and the redirect are atomics so that
+//    CLIENT LIST can read them.
 #pragma once
 
 #include <atomic>
@@ -39,6 +42,13 @@ enum ClientFlag : uint32_t {
   kClientCloseAfterReply = 1u << 6,
   kClientReadonlyReplica = 1u << 7,
   kClientNoEvict = 1u << 8,
+  // CLIENT TRACKING (server/tracking.h)
+  kClientTracking = 1u << 9,
+  kClientTrackingBrokenRedir = 1u << 10,  // the REDIRECT target went away
+  kClientTrackingBcast = 1u << 11,
+  kClientTrackingOptin = 1u << 12,
+  kClientTrackingOptout = 1u << 13,
+  kClientTrackingNoloop = 1u << 14,
 };
 
 // CLIENT REPLY: whether replies are sent.
@@ -88,6 +98,8 @@ class Client {
   int64_t input_arrival_ns = 0;
   // Set while a blocking command waits (guarded by the keyspace lock while registered).
   std::unique_ptr<BlockedState> blocked_state;
+  // CLIENT CACHING YES/NO: applies to the next command (or the transaction it starts).
+  bool tracking_caching = false;
 
   // ---- read by other threads ----
   std::atomic<int> db{0};
@@ -101,6 +113,8 @@ class Client {
   std::atomic<size_t> query_buffer_size{0};
   std::atomic<size_t> output_buffer_size{0};
   std::atomic<bool> dirty_cas{false};  // a WATCHed key was touched (set under the keyspace lock)
+  std::atomic<uint64_t> tracking_redirect{0};  // CLIENT TRACKING REDIRECT id (0: none)
+  std::set<std::string> tracking_prefixes;     // BCAST prefixes. Guarded by Tracking's mutex
 
   bool has_flag(ClientFlag flag) const { return (flags.load(std::memory_order_relaxed) & flag) != 0; }
   void set_flag(ClientFlag flag) { flags.fetch_or(flag, std::memory_order_relaxed); }
