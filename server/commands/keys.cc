@@ -330,6 +330,7 @@ bool parse_flush_mode(CommandContext& ctx) {
 void cmd_flushdb(CommandContext& ctx) {
   if (!parse_flush_mode(ctx)) return;
   ctx.server.watches.touch_existing_in_db(ctx.server.keyspace, ctx.db_index());
+  ctx.server.all_keys_changed();  // like Redis, tracking forgets every key, of all databases
   ctx.add_dirty(static_cast<int64_t>(ctx.db().clear()) + 1);
   ctx.reply.ok();
 }
@@ -337,6 +338,7 @@ void cmd_flushdb(CommandContext& ctx) {
 void cmd_flushall(CommandContext& ctx) {
   if (!parse_flush_mode(ctx)) return;
   ctx.server.watches.touch_existing_in_db(ctx.server.keyspace, -1);
+  ctx.server.all_keys_changed();
   int64_t removed = 0;
   for (int i = 0; i < ctx.server.keyspace.db_count(); i++) removed += static_cast<int64_t>(ctx.db(i).clear());
   ctx.add_dirty(removed + 1);
