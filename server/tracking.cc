@@ -229,7 +229,8 @@ void Tracking::send_locked(Client& tracker, std::string_view keys) {
 }
 
 void Tracking::deliver(Client& receiver, std::string_view bytes) {
-  if (receiver.has_flag(kClientMaster) || receiver.has_flag(kClientReplica)) return;  // not ours to write to
+  // The replication links' sockets carry the replication stream: nothing else may go there.
+  if (receiver.has_flag(kClientMaster) || receiver.has_flag(kClientReplica)) return;
   size_t limit = 0;
   if (pubsub_limit_ != nullptr && receiver.has_flag(kClientPubSub)) {
     limit = static_cast<size_t>(std::max<int64_t>(0, pubsub_limit_->load(std::memory_order_relaxed)));
