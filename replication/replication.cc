@@ -241,6 +241,7 @@ bool Replication::install_full_sync(Keyspace& fresh, const std::vector<std::stri
     }
     Keyspace& keyspace = server_.keyspace;
     server_.watches.touch_existing_in_db(keyspace, -1);  // keys that disappear
+    server_.all_keys_changed();
     for (int i = 0; i < keyspace.db_count(); i++) keyspace.db(i).swap(fresh.db(i));
     server_.watches.touch_existing_in_db(keyspace, -1);  // keys that appear or change
     keyspace.dirty++;

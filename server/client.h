@@ -7,6 +7,11 @@
 //  - Fields other threads read (CLIENT LIST, INFO) are atomics or guarded by info_mutex_.
 //  - The async outbox (pub/sub messages, MONITOR lines) is guarded by async_mutex_; any thread
 //    may append to it and wake the connection thread through its eventfd.
+//  - The push queue (out-of-band messages: client-side caching invalidations) is guarded by
+//    async_mutex_ too; see push() for how it reaches a connection idle in recv().
+//  - Tracking state (flags kClientTracking*, tracking_redirect, tracking_prefixes) is changed
+//    under the Tracking registry's mutex; the flags and the redirect are atomics so that
+//    CLIENT LIST can read them.
 #pragma once
 
 #include <atomic>
@@ -37,7 +42,14 @@ enum ClientFlag : uint32_t {
   kClientCloseAfterReply = 1u << 6,
   kClientReadonlyReplica = 1u << 7,
   kClientNoEvict = 1u << 8,
-  kClientScript = 1u << 9,    // the client scripts run their redis.call commands as
+  // CLIENT TRACKING (server/tracking.h)
+  kClientTracking = 1u << 9,
+  kClientTrackingBrokenRedir = 1u << 10,  // the REDIRECT target went away
+  kClientTrackingBcast = 1u << 11,
+  kClientTrackingOptin = 1u << 12,
+  kClientTrackingOptout = 1u << 13,
+  kClientTrackingNoloop = 1u << 14,
+  kClientScript = 1u << 15,    // the client scripts run their redis.call commands as
 };
 
 // CLIENT REPLY: whether replies are sent.
@@ -92,6 +104,8 @@ class Client {
   int64_t input_arrival_ns = 0;
   // Set while a blocking command waits (guarded by the keyspace lock while registered).
   std::unique_ptr<BlockedState> blocked_state;
+  // CLIENT CACHING YES/NO: applies to the next command (or the transaction it starts).
+  bool tracking_caching = false;
 
   // ---- read by other threads ----
   std::atomic<int> db{0};
@@ -106,6 +120,8 @@ class Client {
   std::atomic<size_t> query_buffer_size{0};
   std::atomic<size_t> output_buffer_size{0};
   std::atomic<bool> dirty_cas{false};  // a WATCHed key was touched (set under the keyspace lock)
+  std::atomic<uint64_t> tracking_redirect{0};  // CLIENT TRACKING REDIRECT id (0: none)
+  std::set<std::string> tracking_prefixes;     // BCAST prefixes. Guarded by Tracking's mutex
 
   bool has_flag(ClientFlag flag) const { return (flags.load(std::memory_order_relaxed) & flag) != 0; }
   void set_flag(ClientFlag flag) { flags.fetch_or(flag, std::memory_order_relaxed); }
@@ -137,6 +153,26 @@ class Client {
   // Clears pending wake-ups (connection thread).
   void drain_wake();
 
+  // Pushes: out-of-band messages from other threads (invalidations) that, unlike the
+  // outbox, are written AFTER the replies the client has pending, so an invalidation never
+  // reaches the client before a reply it makes stale. When the connection thread is idle in
+  // recv() (between enter_idle() and leave_idle()) the pushing thread writes them itself,
+  // without blocking: a reader blocked in recv() cannot be woken any other way. Bytes a full
+  // socket did not take wait as the "lead", written before anything else.
+  // Returns false when the queue passed `hard_limit` (0: none) and the client was killed.
+  // `written` counts the bytes written here (INFO total_net_output_bytes); may be null.
+  bool push(std::string_view bytes, size_t hard_limit, std::atomic<uint64_t>* written);
+  bool has_pushes() const { return pushes_pending_.load(std::memory_order_seq_cst); }
+  // The bytes of a message partly written by another thread (connection thread, first).
+  void take_push_lead(std::string* out);
+  // Appends the lead and the queued pushes to `out` (connection thread).
+  void take_pushes(std::string* out);
+  // Connection thread, around a blocking recv(): enter_idle() returns false when pushes are
+  // queued (flush them, then call it again); leave_idle() waits for a pushing thread that is
+  // writing to the socket.
+  bool enter_idle();
+  void leave_idle();
+
  private:
   UniqueFd socket_;
   std::atomic<bool> killed_{false};
@@ -150,6 +186,15 @@ class Client {
   std::string outbox_;  // Protected by async_mutex_
   std::atomic<bool> outbox_nonempty_{false};
   UniqueFd wake_fd_;    // Protected by async_mutex_ (created once, then only read)
+  std::string pushes_;      // Protected by async_mutex_
+  std::string push_lead_;   // Protected by async_mutex_
+  std::atomic<bool> pushes_pending_{false};  // pushes_ or push_lead_ non-empty
+  // kIoIdle: the connection thread waits in recv() with nothing pending; kIoPusher: another
+  // thread holds the right to write to the socket (only ever granted while kIoIdle).
+  static constexpr uint32_t kIoIdle = 1;
+  static constexpr uint32_t kIoPusher = 2;
+  std::atomic<uint32_t> io_state_{0};
+  void write_pushes_if_idle(std::atomic<uint64_t>* written);
 };
 
 int64_t unix_time_ms();

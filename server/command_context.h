@@ -93,9 +93,12 @@ class CommandContext {
   bool check_type(const KeyEntry* entry, ValueType type);
 
   // ---- effects of writes ----
-  // Every key a write changes (including deletions): WATCH invalidation and dirty++.
+  // Every key a write changes (including deletions): WATCH and client tracking invalidation,
+  // and dirty++.
   void key_modified(std::string_view key) { key_modified(db_index_, key); }
   void key_modified(int db, std::string_view key);
+  // The same without dirty++ (a change counted otherwise).
+  void key_signalled(int db, std::string_view key);
   // Blocked clients waiting on `key` may now be served (list push, zset add, ...).
   void signal_ready(std::string_view key) { signal_ready(db_index_, key); }
   void signal_ready(int db, std::string_view key);
@@ -140,10 +143,14 @@ class CommandContext {
   // Inside EXEC or a script: the outer command wraps what this one propagates (a script
   // running inside EXEC must not add its own MULTI/EXEC).
   bool nested() const { return nested_; }
+  // The client whose command this is part of: `client` itself, except for a script's commands
+  // (run by the script's own client) where it is the EVAL/FCALL caller.
+  Client& caller() { return *caller_; }
 
   // ---- used by the dispatcher ----
   void set_may_block(bool may) { may_block_ = may; }
   void set_nested(bool nested) { nested_ = nested; }
+  void set_caller(Client& caller) { caller_ = &caller; }
   // The command runs under the exclusive keyspace lock (lookup_read may delete expired keys).
   void set_exclusive(bool exclusive) { exclusive_ = exclusive; }
   bool exclusive() const { return exclusive_; }
@@ -174,6 +181,7 @@ class CommandContext {
  private:
   int db_index_;
   const std::atomic<uint32_t>* notify_flags_;  // Server::notify_keyspace_events
+  Client* caller_;
   int64_t dirty_ = 0;
   bool exclusive_ = false;
   std::vector<Deferred> deferred_;

@@ -97,8 +97,14 @@ class Connection {
       return false;
     }
     while (true) {
-      if (async_mode() && !wait_async()) return false;
+      const bool async = async_mode();
+      if (async && !wait_async()) return false;
+      // Idle in recv(): another thread may write pushes to the socket meanwhile (Client::push).
+      while (!async && !client_.enter_idle()) {
+        if (!flush()) return false;
+      }
       ssize_t n = receive();
+      if (!async) client_.leave_idle();
       if (n > 0) {
         input_.commit(static_cast<size_t>(n));
         server_.stats.net_input_bytes.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
@@ -208,6 +214,11 @@ class Connection {
         if (state->done) break;
         deadline = state->deadline_ms;
       }
+      // Invalidations reach a blocked client as they come (its output was flushed above).
+      if (client_.has_pushes() && !flush()) {
+        server_.finish_blocked(client_, true);
+        return false;
+      }
       int timeout_ms = 1000;
       if (deadline > 0) {
         int64_t left = deadline - unix_time_ms();
@@ -231,11 +242,20 @@ class Connection {
   }
 
   // Sends the outbox (pub/sub messages, and replies routed through it while subscribed), then
-  // this batch's replies. Everything in the outbox precedes `output`: a client entering the
-  // subscribed state moves its pending output into the outbox first.
+  // this batch's replies, then the pushes (invalidations). Everything in the outbox precedes
+  // `output`: a client entering the subscribed state moves its pending output into the outbox
+  // first. Pushes come last: every reply produced before an invalidation was queued is in
+  // `output` (or was sent), so the client never caches a value after its invalidation. The
+  // rest of a push another thread could not finish writing goes first of all.
   bool flush() {
     bool ok = !client_.killed();
     if (ok && (client_.has_outbox() || !client_.output.empty())) server_.persistence->sync_before_reply(client_);
+    if (ok && client_.has_pushes()) {
+      std::string lead;
+      client_.take_push_lead(&lead);
+      ok = write_all(client_.fd(), lead.data(), lead.size());
+      server_.stats.net_output_bytes.fetch_add(lead.size(), std::memory_order_relaxed);
+    }
     if (ok && client_.has_outbox()) {
       std::string queued;
       client_.take_outbox(&queued);
@@ -245,6 +265,12 @@ class Connection {
     if (ok && !client_.output.empty()) {
       ok = write_all(client_.fd(), client_.output.data(), client_.output.size());
       server_.stats.net_output_bytes.fetch_add(client_.output.size(), std::memory_order_relaxed);
+    }
+    if (ok && client_.has_pushes()) {
+      std::string pushes;
+      client_.take_pushes(&pushes);
+      ok = write_all(client_.fd(), pushes.data(), pushes.size());
+      server_.stats.net_output_bytes.fetch_add(pushes.size(), std::memory_order_relaxed);
     }
     if (client_.output.capacity() > kShrinkThreshold) {
       std::string().swap(client_.output);

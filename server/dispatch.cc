@@ -51,7 +51,7 @@ bool runs_immediately_in_multi(const CommandSpec& spec) {
 CommandContext::CommandContext(Server& srv, Client& c, const CommandSpec& command,
                                const std::vector<std::string_view>& args, Reply& out, int db_index)
     : server(srv), client(c), spec(command), argv(args), reply(out), now_ms(0),
-      db_index_(db_index), notify_flags_(&srv.notify_keyspace_events) {}
+      db_index_(db_index), notify_flags_(&srv.notify_keyspace_events), caller_(&c) {}
 
 Db& CommandContext::db() { return server.keyspace.db(db_index_); }
 Db& CommandContext::db(int index) { return server.keyspace.db(index); }
@@ -124,7 +124,12 @@ bool CommandContext::check_type(const KeyEntry* entry, ValueType type) {
 
 void CommandContext::key_modified(int db, std::string_view key) {
   dirty_++;
+  key_signalled(db, key);
+}
+
+void CommandContext::key_signalled(int db, std::string_view key) {
   server.watches.touch(db, key, server.keyspace);
+  if (server.tracking.armed()) [[unlikely]] server.tracking.invalidate(key, client.id, caller_);
 }
 
 void CommandContext::signal_ready(int db, std::string_view key) { server.blocking.signal_ready(db, key); }
@@ -223,11 +228,12 @@ void flush_propagation(Server& server, CommandContext& ctx) {
 
 }  // namespace
 
-void Server::expire_key(CommandContext* ctx, int db_index, std::string_view key) {
+void Server::expire_key(CommandContext* ctx, int db_index, std::string_view key, const Client* caller) {
   std::vector<std::string> del = {"DEL", std::string(key)};
   keyspace.db(db_index).erase(key);
   stats.expired_keys.fetch_add(1, std::memory_order_relaxed);
   watches.touch(db_index, key, keyspace);
+  key_changed(key, ctx != nullptr ? &ctx->caller() : caller);
   notify(NotifyClass::kExpired, "expired", del[1], db_index);
   if (ctx != nullptr) {
     ctx->also_propagate(db_index, std::move(del));
@@ -251,6 +257,29 @@ void Server::wait_while_paused(Client& client, bool may_write) {
   if (counted) paused_clients_.fetch_sub(1, std::memory_order_relaxed);
 }
 
+void Server::remember_read_keys(Client& caller, const CommandSpec& spec, const std::vector<std::string_view>& argv,
+                                bool script_read) {
+  const uint32_t flags = caller.flags.load(std::memory_order_relaxed);
+  if ((flags & kClientTracking) == 0) [[likely]] return;
+  if ((flags & kClientTrackingBcast) != 0) return;  // BCAST clients hear of prefixes, not reads
+  // OPTIN: only after CLIENT CACHING YES; OPTOUT: unless CLIENT CACHING NO.
+  if ((flags & kClientTrackingOptin) != 0 && !caller.tracking_caching) return;
+  if ((flags & kClientTrackingOptout) != 0 && caller.tracking_caching) return;
+  if (!script_read) {
+    if (!spec.has(kCmdReadonly)) return;
+    // Read-only scripts count through the commands their script runs (script_read).
+    if (spec.name == "eval_ro" || spec.name == "evalsha_ro" || spec.name == "fcall_ro") return;
+  }
+  if (spec.has(kCmdPubsub)) return;  // shard channels are keys to COMMAND, nothing to cache
+  std::vector<FoundKey> found;
+  find_keys(spec.key_specs, argv, &found);
+  if (found.empty()) return;
+  std::vector<std::string_view> keys;
+  keys.reserve(found.size());
+  for (const FoundKey& key : found) keys.push_back(argv[static_cast<size_t>(key.position)]);
+  tracking.remember(caller, keys);
+}
+
 ExecStatus Server::execute(Client& client, const std::vector<std::string_view>& argv) {
   KeyspaceLock batch(keyspace.mutex());
   return execute(client, argv, batch);
@@ -259,9 +288,14 @@ ExecStatus Server::execute(Client& client, const std::vector<std::string_view>& 
 ExecStatus Server::execute(Client& client, const std::vector<std::string_view>& argv, KeyspaceLock& batch) {
   // CLIENT REPLY OFF/SKIP: run the command, then drop what it replied.
   // CLIENT REPLY ON during a skipped command turns the skip off, so its +OK is sent.
-  const size_t output_before = client.output.size();
+  DispatchNotes notes;
+  notes.reply_start = client.output.size();
   if (client.reply_mode == ReplyMode::kSkip) client.reply_mode = ReplyMode::kSkipping;
-  ExecStatus status = dispatch(client, argv, batch);
+  ExecStatus status = dispatch(client, argv, batch, &notes);
+  // CLIENT CACHING applies to one command, or to the transaction it starts (Redis's
+  // resetClient keeps it for CLIENT subcommands, CLIENT CACHING itself included).
+  if (!notes.client_command && !client.has_flag(kClientMulti)) client.tracking_caching = false;
+  const size_t output_before = notes.reply_start;
   if (status != ExecStatus::kDone) batch.release();
   if (replication->role_change_pending()) [[unlikely]] {  // REPLICAOF ran inside EXEC
     batch.release();
@@ -276,7 +310,16 @@ ExecStatus Server::execute(Client& client, const std::vector<std::string_view>& 
   return status;
 }
 
-ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>& argv, KeyspaceLock& batch) {
+ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>& argv, KeyspaceLock& batch,
+                            DispatchNotes* notes) {
+  // Pushes queued while this client was busy go out before this command's reply, as Redis
+  // would have written them in between (and the pushes its own command causes come after).
+  auto send_pushes = [&] {
+    if (!client.has_pushes()) return;
+    client.take_pushes(&client.output);
+    notes->reply_start = client.output.size();
+  };
+  send_pushes();
   Reply reply(&client.output, client.protocol.load(std::memory_order_relaxed));
   const bool in_multi = client.has_flag(kClientMulti);
   // An EXEC refused by a check below discards its transaction, as Redis's execCommandAbort.
@@ -330,6 +373,7 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
       return reject("ERR unknown subcommand '" + truncated(sub, 128) + "'. Try " + uppercase(spec->name) + " HELP.");
     }
     spec = found;
+    notes->client_command = spec->parent != nullptr && spec->parent->name == "client";
   }
   is_exec = in_multi && spec->name == "exec";
   const int argc = static_cast<int>(argv.size());
@@ -364,6 +408,10 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
     spec->stats.rejected_calls.fetch_add(1, std::memory_order_relaxed);
     return reject(kOomError);
   }
+  // tracking-table-max-keys, then the invalidations this (or the eviction) caused, before the
+  // reply as in Redis.
+  if (tracking.over_limit()) [[unlikely]] tracking.enforce_limit(&client);
+  send_pushes();
   // Writes (an EXEC counts as one when it queued one), in Redis's order: MISCONF, NOREPLICAS,
   // READONLY; then the subscribed context and MASTERDOWN.
   const bool from_master = client.has_flag(kClientMaster);
@@ -431,9 +479,11 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
   switch (lock) {
     case LockMode::kNone:
       run_handler(*this, ctx);
+      remember_read_keys(client, *spec, argv);
       break;
     case LockMode::kShared: {
       run_handler(*this, ctx);
+      remember_read_keys(client, *spec, argv);  // before any write can slip in
       // Expired keys the read found: deleted now, as Redis's read would have ("expired").
       if (!ctx.deferred().empty()) {
         batch.hold(LockMode::kExclusive);
@@ -445,7 +495,9 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
             continue;
           }
           KeyEntry* entry = keyspace.db(db).find(item.key);
-          if (entry != nullptr && entry->expired_at(now) && !is_replica()) expire_key(nullptr, db, item.key);
+          if (entry != nullptr && entry->expired_at(now) && !is_replica()) {
+            expire_key(nullptr, db, item.key, &client);
+          }
         }
       }
       break;
@@ -453,6 +505,7 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
     case LockMode::kExclusive: {
       ctx.set_exclusive(true);
       run_handler(*this, ctx);
+      remember_read_keys(client, *spec, argv);
       if (ctx.blocked()) {
         auto state = std::make_unique<BlockedState>();
         state->client = &client;
@@ -476,6 +529,8 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
       break;
     }
   }
+  // BCAST: the keys this command changed, sent while its lock still orders them.
+  if (tracking.broadcast_pending()) [[unlikely]] tracking.flush_broadcasts();
   const int64_t ended_us = unix_time_us();
   const int64_t duration_us = std::max<int64_t>(0, ended_us - started_us);
   spec->stats.calls.fetch_add(1, std::memory_order_relaxed);
@@ -537,10 +592,17 @@ void Server::execute_nested(CommandContext& exec, Client& client, Reply& reply, 
   ctx.set_may_block(false);
   ctx.set_exclusive(true);
   ctx.set_nested(true);
+  ctx.set_caller(exec.caller());
   const size_t output_before = reply.buffer().size();
   const int64_t started_us = monotonic_us();
   spec.handler(ctx);
   const int64_t duration_us = monotonic_us() - started_us;
+  if (&client == &exec.client) {
+    remember_read_keys(exec.caller(), spec, argv);  // a queued command of EXEC
+  } else if (spec.has(kCmdReadonly)) {
+    // A script that reads: like Redis, the caller tracks the keys the script declared.
+    remember_read_keys(exec.caller(), exec.spec, exec.argv, /*script_read=*/true);
+  }
   slowlog.maybe_record(client, spec, argv.data(), argv.size(), duration_us);
   latency.maybe_add_command(spec.has(kCmdFast), duration_us);
   spec.stats.calls.fetch_add(1, std::memory_order_relaxed);

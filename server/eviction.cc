@@ -163,7 +163,7 @@ bool Eviction::check_command_slow(Client& client, const CommandSpec& spec, uint3
     if (exceeded_since_us_.load(std::memory_order_relaxed) != 0) note_result(Result::kOk);
     return false;
   }
-  if (perform_evictions() != Result::kFail) return false;
+  if (perform_evictions(&client) != Result::kFail) return false;
   pre_command_oom_ = true;
   if ((flags & kCmdDenyOom) != 0) return true;
   if (spec.name == "exec") {
@@ -190,7 +190,7 @@ int64_t Eviction::time_limit_us() const {
   return std::numeric_limits<int64_t>::max();
 }
 
-Eviction::Result Eviction::perform_evictions() {
+Eviction::Result Eviction::perform_evictions(const Client* caller) {
   if (!applies()) return Result::kOk;
   if (!over_limit()) {
     note_result(Result::kOk);
@@ -201,10 +201,10 @@ Eviction::Result Eviction::perform_evictions() {
     return Result::kFail;
   }
   std::unique_lock<std::shared_mutex> lock(server_.keyspace.mutex());
-  return perform_evictions_locked();
+  return perform_evictions_locked(caller);
 }
 
-Eviction::Result Eviction::perform_evictions_locked() {
+Eviction::Result Eviction::perform_evictions_locked(const Client* caller) {
   if (!applies()) return Result::kOk;
   Result result = Result::kOk;
   if (over_limit() && policy() == EvictionPolicy::kNoEviction) result = Result::kFail;
@@ -219,7 +219,7 @@ Eviction::Result Eviction::perform_evictions_locked() {
       result = Result::kFail;
       break;
     }
-    evict(db, key);
+    evict(db, key, caller);
     if (++evicted % 16 == 0 && monotonic_us() - started > limit_us) {
       if (over_limit()) result = Result::kRunning;  // the next command or the cron continues
       break;
@@ -227,6 +227,7 @@ Eviction::Result Eviction::perform_evictions_locked() {
   }
   const int64_t elapsed_ms = (monotonic_us() - started) / 1000;
   if (evicted > 0) server_.latency.maybe_add("eviction-cycle", elapsed_ms);
+  if (server_.tracking.broadcast_pending()) server_.tracking.flush_broadcasts();
   note_result(result);
   return result;
 }
@@ -377,10 +378,11 @@ bool Eviction::select_random(int* db, std::string* key) {
   return false;
 }
 
-void Eviction::evict(int db, const std::string& key) {
+void Eviction::evict(int db, const std::string& key, const Client* caller) {
   if (!server_.keyspace.db(db).erase(key)) return;
   server_.stats.evicted_keys.fetch_add(1, std::memory_order_relaxed);
   server_.watches.touch(db, key, server_.keyspace);
+  server_.key_changed(key, caller);
   server_.notify(NotifyClass::kEvicted, "evicted", key, db);
   if (server_.write_stream.active()) {
     const std::string_view args[2] = {lazy_.load(std::memory_order_relaxed) ? "UNLINK" : "DEL", key};

@@ -107,10 +107,11 @@ class Eviction {
   // pre_command_oom_state).
   static bool pre_command_oom() { return pre_command_oom_; }
 
-  // One eviction pass if over the limit. REQUIRES: keyspace lock not held.
-  Result perform_evictions();
+  // One eviction pass if over the limit. REQUIRES: keyspace lock not held. `caller`: the
+  // client whose command is about to run (client tracking's NOLOOP), or none.
+  Result perform_evictions(const Client* caller = nullptr);
   // The same with the keyspace lock already held exclusively.
-  Result perform_evictions_locked();
+  Result perform_evictions_locked(const Client* caller = nullptr);
   // Every 100 ms: peak memory, and eviction left unfinished by a pass that ran out of time.
   void cron();
 
@@ -145,7 +146,7 @@ class Eviction {
   void populate_pool(int db_index);
   void sample_volatile(const Db& db, size_t want, std::vector<KeyEntry*>* out);
   uint64_t score(const KeyEntry* entry, uint32_t now) const;
-  void evict(int db, const std::string& key);
+  void evict(int db, const std::string& key, const Client* caller);
   void update_frequency(KeyEntry* entry, uint32_t now) const;
   int decayed_frequency(const KeyEntry* entry, uint32_t now) const;
 

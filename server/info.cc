@@ -105,7 +105,7 @@ void clients_section(Server& server, std::string* out) {
   info_field(out, "client_recent_max_input_buffer", static_cast<int64_t>(max_input));
   info_field(out, "client_recent_max_output_buffer", static_cast<int64_t>(max_output));
   info_field(out, "blocked_clients", static_cast<int64_t>(blocked));
-  info_field(out, "tracking_clients", 0);
+  info_field(out, "tracking_clients", server.tracking.stats().clients);
   info_field(out, "clients_in_timeout_table", static_cast<int64_t>(blocked));
 }
 
@@ -200,9 +200,10 @@ void stats_section(Server& server, std::string* out) {
   info_field(out, "active_defrag_key_misses", 0);
   info_field(out, "total_active_defrag_time", 0);
   info_field(out, "current_active_defrag_time", 0);
-  info_field(out, "tracking_total_keys", 0);
-  info_field(out, "tracking_total_items", 0);
-  info_field(out, "tracking_total_prefixes", 0);
+  const TrackingStats tracking = server.tracking.stats();
+  info_field(out, "tracking_total_keys", tracking.keys);
+  info_field(out, "tracking_total_items", tracking.items);
+  info_field(out, "tracking_total_prefixes", tracking.prefixes);
   info_field(out, "unexpected_error_replies", load(s.unexpected_error_replies));
   info_field(out, "total_error_replies", load(s.total_error_replies));
   info_field(out, "dump_payload_sanitizations", 0);

@@ -179,6 +179,7 @@ std::string Persistence::debug_reload(CommandContext& ctx) {
   }
   if (save && !save_locked().empty()) return "ERR";  // Redis replies a bare "-ERR" here
   if (flush) {
+    server_.all_keys_changed();  // Redis empties the dataset as FLUSHALL does
     for (int i = 0; i < server_.keyspace.db_count(); i++) server_.keyspace.db(i).clear();
   }
   RdbLoadResult result;
@@ -199,6 +200,7 @@ std::string Persistence::debug_reload(CommandContext& ctx) {
 
 void Persistence::debug_loadaof(CommandContext& ctx) {
   server_.watches.touch_existing_in_db(server_.keyspace, -1);
+  server_.all_keys_changed();
   for (int i = 0; i < server_.keyspace.db_count(); i++) server_.keyspace.db(i).clear();
   server_.scripting->functions().flush();  // the AOF loads them again, as Redis's emptyData
   std::string error = aof_->debug_load(ctx);

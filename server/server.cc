@@ -55,6 +55,7 @@ std::string address_to_string(const sockaddr_storage& addr) {
 Server::Server(Config& cfg)
     : config(cfg),
       keyspace(static_cast<int>(cfg.get_int("databases"))),
+      tracking([this](uint64_t id) { return find_client(id); }, &stats.net_output_bytes, &pubsub_hard_limit),
       start_time_ms(unix_time_ms()),
       run_id(make_run_id()),
       random_(std::random_device{}()) {
@@ -96,6 +97,7 @@ void Server::apply_config(std::string_view name) {
   if (is("slowlog-log-slower-than")) slowlog.set_threshold_us(config.get_int("slowlog-log-slower-than"));
   if (is("slowlog-max-len")) slowlog.set_max_len(config.get_int("slowlog-max-len"));
   if (is("latency-monitor-threshold")) latency.set_threshold_ms(config.get_int("latency-monitor-threshold"));
+  if (is("tracking-table-max-keys")) tracking.set_max_keys(config.get_int("tracking-table-max-keys"));
   if (is("notify-keyspace-events")) {
     // Config validated the characters. CONFIG GET shows Redis's normalized form ("KEA" reads
     // "AKE"); the flags keep what was asked (normalizing may drop n, as in Redis).
@@ -216,6 +218,7 @@ void Server::release_client_state(Client& client) {
   }
   pubsub.remove_client(client);
   if (client.has_flag(kClientMonitor)) monitors.remove(client);
+  if (client.has_flag(kClientTracking)) tracking.disable(client);
 }
 
 void Server::count_error(std::string_view message) {
@@ -346,10 +349,12 @@ void Server::cron_loop() {
     if (shutting_down()) break;
     tick_access_clock();
     reap_finished_threads();
+    if (cron_paused_.load(std::memory_order_relaxed)) continue;
     close_idle_clients();
     sample_ops_per_second();
     if (active_expire_enabled.load() && !is_replica() && !clients_paused()) active_expire_cycle();
     eviction->cron();
+    if (tracking.over_limit()) tracking.enforce_limit(nullptr);
     persistence->cron();
     replication->cron();
   }
@@ -412,6 +417,7 @@ void Server::active_expire_cycle() {
         if (entry->expired_at(now)) victims.emplace_back(entry->key());
       });
       for (const std::string& key : victims) expire_key(nullptr, db_index, key);
+      if (tracking.broadcast_pending()) tracking.flush_broadcasts();
       expired += victims.size();
       if (!more) break;  // walked the whole table once
       if (sampled >= 20 && expired * 10 <= sampled) break;

@@ -6,7 +6,7 @@
 // signal thread. There is no other global state: everything hangs off this object.
 //
 // Lock order (never take an earlier lock while holding a later one):
-//   keyspace.mutex()  ->  clients_mutex_ | pubsub | write stream | config | Client locks
+//   keyspace.mutex()  ->  tracking  ->  clients_mutex_ | pubsub | write stream | config | Client locks
 #pragma once
 
 #include <atomic>
@@ -35,6 +35,7 @@
 #include "server/latency_monitor.h"
 #include "server/pubsub.h"
 #include "server/slowlog.h"
+#include "server/tracking.h"
 #include "server/watch.h"
 #include "storage/db.h"
 
@@ -82,6 +83,7 @@ class Server {
   WriteStream write_stream;  // Guarded by keyspace.mutex()
   PubSub pubsub;
   Monitors monitors;
+  Tracking tracking;  // CLIENT TRACKING: client-side caching invalidations (server/tracking.h)
   SlowLog slowlog;
   LatencyMonitor latency;
   // Created in the constructor, destroyed with the server; never null.
@@ -157,9 +159,19 @@ class Server {
   void finish_blocked(Client& client, bool timed_out);
   // Serves clients blocked on keys signalled ready. REQUIRES: keyspace lock exclusive.
   void serve_blocked_clients();
-  // Deletes an expired key as the master does: stats, WATCH, propagation of DEL, "expired"
-  // notification. REQUIRES: keyspace lock exclusive.
-  void expire_key(CommandContext* ctx, int db, std::string_view key);
+  // Deletes an expired key as the master does: stats, WATCH, invalidation (client tracking),
+  // propagation of DEL, "expired" notification. `caller`: the client whose command found it
+  // (defaults to ctx's; none for active expiry). REQUIRES: keyspace lock exclusive.
+  void expire_key(CommandContext* ctx, int db, std::string_view key, const Client* caller = nullptr);
+  // A key changed outside a command's own writes (expiry, eviction): client tracking.
+  // REQUIRES: keyspace lock exclusive.
+  void key_changed(std::string_view key, const Client* caller) {
+    if (tracking.armed()) [[unlikely]] tracking.invalidate(key, 0, caller);
+  }
+  // Every key changed at once (FLUSHDB, FLUSHALL, a dataset loaded): tracking clients are told.
+  void all_keys_changed() { tracking.invalidate_all(); }
+  // DEBUG PAUSE-CRON: the cron thread skips its periodic work meanwhile.
+  void pause_cron(bool paused) { cron_paused_.store(paused, std::memory_order_relaxed); }
   // Keyspace notification outside a command (see CommandContext::notify).
   void notify(NotifyClass cls, std::string_view event, std::string_view key, int db) {
     const uint32_t flags = notify_keyspace_events.load(std::memory_order_relaxed);
@@ -215,10 +227,20 @@ class Server {
   int64_t used_memory() const;
 
  private:
-  ExecStatus dispatch(Client& client, const std::vector<std::string_view>& argv, KeyspaceLock& batch);
+  // What dispatch tells execute about the command it ran or refused.
+  struct DispatchNotes {
+    size_t reply_start = 0;       // where the reply begins in client.output (past pushes sent before it)
+    bool client_command = false;  // a CLIENT subcommand: a CLIENT CACHING setting survives it
+  };
+  ExecStatus dispatch(Client& client, const std::vector<std::string_view>& argv, KeyspaceLock& batch,
+                      DispatchNotes* notes);
   // CLIENT PAUSE: holds the command while a pause covers it (`may_write`: a write or
   // may-replicate command, or an EXEC that queued one; PAUSE ALL holds everything).
   void wait_while_paused(Client& client, bool may_write);
+  // Client tracking: `caller` read the keys of `spec` / `argv` (a read-only command; with
+  // `script_read`, the EVAL/FCALL whose script ran one). Checks the caller's tracking mode.
+  void remember_read_keys(Client& caller, const CommandSpec& spec, const std::vector<std::string_view>& argv,
+                          bool script_read = false);
   void cron_loop();
   void active_expire_cycle();
   void sample_ops_per_second();
@@ -265,6 +287,7 @@ class Server {
   std::atomic<size_t> zset_max_listpack_value_{64};
   std::atomic<int64_t> list_max_listpack_size_{-2};
   std::atomic<bool> pause_all_{false};
+  std::atomic<bool> cron_paused_{false};
   std::atomic<int64_t> paused_clients_{0};
   uint64_t last_ops_sample_ = 0;     // cron thread only
   int64_t last_ops_sample_us_ = 0;   // cron thread only

@@ -1,5 +1,5 @@
 // CLIENT subcommands: ID, INFO, LIST, KILL, SETNAME, GETNAME, REPLY, PAUSE, UNPAUSE, UNBLOCK,
-// NO-EVICT, GETREDIR, HELP.
+// NO-EVICT, HELP (TRACKING, CACHING, GETREDIR, TRACKINGINFO: client_tracking_cmds.cc).
 #include <chrono>
 #include <thread>
 
@@ -36,6 +36,9 @@ std::string client_flags(const Client& client) {
   if (client.has_flag(kClientPubSub)) flags += "P";
   if (client.has_flag(kClientMulti)) flags += "x";
   if (client.has_flag(kClientBlocked)) flags += "b";
+  if (client.has_flag(kClientTracking)) flags += "t";
+  if (client.has_flag(kClientTrackingBrokenRedir)) flags += "R";
+  if (client.has_flag(kClientTrackingBcast)) flags += "B";
   if (client.dirty_cas.load(std::memory_order_relaxed)) flags += "d";
   if (client.has_flag(kClientCloseAfterReply)) flags += "c";
   if (client.has_flag(kClientNoEvict)) flags += "e";
@@ -71,7 +74,9 @@ std::string client_info_line(const Client& client, int64_t now_ms) {
   line += " oll=0 omem=0 tot-mem=" + std::to_string(qbuf + obl + 16384);
   line += " events=r";
   line += " cmd=" + (last == nullptr ? std::string("NULL") : last->name);
-  line += " user=" + client.acl.user_name() + " redir=-1";
+  const bool tracking = client.has_flag(kClientTracking);
+  line += " user=" + client.acl.user_name();
+  line += " redir=" + (tracking ? std::to_string(client.tracking_redirect.load(std::memory_order_relaxed)) : "-1");
   line += " resp=" + std::to_string(client.protocol.load(std::memory_order_relaxed));
   return line;
 }
@@ -286,8 +291,6 @@ void cmd_client_unblock(CommandContext& ctx) {
   ctx.reply.integer(1);
 }
 
-void cmd_client_getredir(CommandContext& ctx) { ctx.reply.integer(-1); }
-
 void cmd_client_help(CommandContext& ctx) { ctx.reply.raw(help_reply("client")); }
 
 }  // namespace
@@ -304,7 +307,6 @@ void register_client_commands(CommandTable& table) {
   table.add("client|pause", cmd_client_pause);
   table.add("client|unpause", cmd_client_unpause);
   table.add("client|unblock", cmd_client_unblock, LockMode::kExclusive);
-  table.add("client|getredir", cmd_client_getredir);
   table.add("client|help", cmd_client_help);
 }
 

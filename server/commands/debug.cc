@@ -165,6 +165,12 @@ void cmd_debug(CommandContext& ctx) {
     ctx.server.log('#', "DEBUG LOG: " + std::string(ctx.arg(2)));
     return ctx.reply.ok();
   }
+  if (equals_ignore_case(sub, "pause-cron") && argc == 3) {
+    int64_t paused = 0;
+    string_to_int64(ctx.arg(2), &paused);  // Redis reads it with atoi
+    ctx.server.pause_cron(paused != 0);
+    return ctx.reply.ok();
+  }
   if ((equals_ignore_case(sub, "jmap") || equals_ignore_case(sub, "change-repl-id") ||
        equals_ignore_case(sub, "quicklist-packed-threshold") || equals_ignore_case(sub, "set-skip-checksum-validation") ||
        equals_ignore_case(sub, "pause-cron") || equals_ignore_case(sub, "replybuffer") ||

@@ -16,6 +16,7 @@ void register_string_commands(CommandTable& table);
 void register_key_commands(CommandTable& table);
 void register_server_commands(CommandTable& table);
 void register_client_commands(CommandTable& table);
+void register_client_tracking_commands(CommandTable& table);
 void register_config_commands(CommandTable& table);
 void register_command_commands(CommandTable& table);
 void register_debug_commands(CommandTable& table);

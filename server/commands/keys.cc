@@ -347,6 +347,7 @@ void cmd_flushdb(CommandContext& ctx) {
   bool async = false;
   if (!parse_flush_mode(ctx, &async)) return;
   ctx.server.watches.touch_existing_in_db(ctx.server.keyspace, ctx.db_index());
+  ctx.server.all_keys_changed();  // like Redis, tracking forgets every key, of all databases
   const size_t removed = ctx.db().clear();
   if (async) ctx.server.stats.lazyfreed_objects.fetch_add(removed, std::memory_order_relaxed);
   ctx.add_dirty(static_cast<int64_t>(removed) + 1);
@@ -357,6 +358,7 @@ void cmd_flushall(CommandContext& ctx) {
   bool async = false;
   if (!parse_flush_mode(ctx, &async)) return;
   ctx.server.watches.touch_existing_in_db(ctx.server.keyspace, -1);
+  ctx.server.all_keys_changed();
   int64_t removed = 0;
   for (int i = 0; i < ctx.server.keyspace.db_count(); i++) removed += static_cast<int64_t>(ctx.db(i).clear());
   if (async) ctx.server.stats.lazyfreed_objects.fetch_add(static_cast<uint64_t>(removed), std::memory_order_relaxed);

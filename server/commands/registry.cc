@@ -8,6 +8,7 @@ void register_all_commands(CommandTable& table) {
   register_key_commands(table);
   register_server_commands(table);
   register_client_commands(table);
+  register_client_tracking_commands(table);
   register_config_commands(table);
   register_command_commands(table);
   register_debug_commands(table);

@@ -51,6 +51,7 @@ void cmd_reset(CommandContext& ctx) {
   client.clear_flag(kClientMonitor);
   ctx.server.watches.unwatch_all(&client);
   ctx.server.pubsub.remove_client(client);
+  if (client.has_flag(kClientTracking)) ctx.server.tracking.disable(client);
   client.db = 0;
   client.protocol = 2;
   ctx.reply.set_protocol(2);

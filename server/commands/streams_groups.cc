@@ -112,7 +112,7 @@ void cmd_xgroup_create(CommandContext& ctx) {
     KeyEntry* entry = ctx.db().add(key, Value(std::make_unique<StreamValue>()));
     ctx.notify(NotifyClass::kNew, "new", key);
     t.stream = &entry->value.stream();
-    ctx.server.watches.touch(ctx.db_index(), key, ctx.server.keyspace);  // Redis signals the key; dirty counts once, below
+    ctx.key_signalled(ctx.db_index(), key);  // Redis signals the key; dirty counts once, below
   }
   if (t.stream->add_group(ctx.arg(3), id, t.entries_read) == nullptr) {
     return ctx.reply.error("BUSYGROUP Consumer Group name already exists");

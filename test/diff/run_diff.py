@@ -72,6 +72,17 @@ prefix a command, @raw, @read or @scanall):
     @ignore CMD         send and read, but do not compare (setup whose reply
                         legitimately differs).
     @noreply CMD        send without reading any reply (read later with @read).
+    @ids CMD            in the reply, RESP integers equal to the client id of a
+                        connection named by {id:N} earlier in the session read
+                        as {id:N} on both sides (CLIENT GETREDIR, CLIENT
+                        TRACKINGINFO, tracking-redir-broken pushes).  Only for
+                        replies where no other integer could equal an id.
+
+Client ids: an argument written exactly {id:N} is sent as the CLIENT ID of
+connection N of this session on that server (found with CLIENT LIST on a
+short-lived extra connection; N is opened first if needed).  Ids differ between
+the servers, so this is how a corpus names another connection (CLIENT TRACKING
+REDIRECT {id:1}, CLIENT KILL ID {id:2}).
 
 Special replies: when the server closes the connection before a reply
 arrives the reply is recorded as <closed>; no reply within the timeout is
@@ -83,6 +94,7 @@ import argparse
 import ast
 import glob
 import os
+import re
 import sys
 import time
 
@@ -94,7 +106,9 @@ sys.path.insert(0, os.path.join(REPO_ROOT, "test", "lib"))
 import resp      # noqa: E402
 import servers   # noqa: E402
 
-MODIFIERS = {"@unordered", "@pairs", "@type", "@ignore", "@noreply"}
+MODIFIERS = {"@unordered", "@pairs", "@type", "@ignore", "@noreply", "@ids"}
+ID_TOKEN = re.compile(rb"^\{id:(\d+)\}$")
+RESP_INTEGER = re.compile(rb":(\d+)\r\n")
 CLOSED = "<closed>"
 TIMEOUT = "<timeout>"
 NOREPLY = "<noreply>"
@@ -280,6 +294,7 @@ class Side:
         self.timeout = timeout
         self.conns = {}
         self.current = 0
+        self.ids = {}             # connection number -> its CLIENT ID on this server
 
     def reset_session(self):
         """Close all connections; open conn 0; FLUSHALL; SELECT 0.
@@ -299,6 +314,7 @@ class Side:
         for conn in self.conns.values():
             conn.close()
         self.conns = {}
+        self.ids = {}
 
     def conn(self, n=None):
         """The connection n (default: current), (re)opened if needed."""
@@ -313,7 +329,40 @@ class Side:
                 self.check_alive()    # a dead server raises ServerDied here
                 raise
             self.conns[n] = c
+            self.ids.pop(n, None)
         return c
+
+    def client_id(self, n):
+        """The CLIENT ID of connection n (opened if needed), remembered for the session."""
+        if n not in self.ids:
+            port = self.conn(n).sock.getsockname()[1]
+            with self.server.connect(timeout=self.timeout) as probe:
+                probe.send_command("CLIENT", "LIST")
+                listing = resp.decode(probe.read_reply())
+            for line in listing.decode("latin-1").splitlines():
+                fields = dict(f.split("=", 1) for f in line.split(" ") if "=" in f)
+                if fields.get("addr", "").endswith(":%d" % port):
+                    self.ids[n] = int(fields["id"])
+            if n not in self.ids:
+                raise OSError("connection %d not found in CLIENT LIST" % n)
+        return self.ids[n]
+
+    def substitute_ids(self, args):
+        out = []
+        for arg in args:
+            m = ID_TOKEN.match(arg)
+            out.append(str(self.client_id(int(m.group(1)))).encode() if m else arg)
+        return out
+
+    def name_ids(self, reply):
+        """@ids: RESP integers that are client ids of this session's connections -> {id:N}."""
+        if not isinstance(reply, bytes):
+            return reply
+        names = {str(v).encode(): k for k, v in self.ids.items()}
+        def repl(m):
+            n = names.get(m.group(1))
+            return m.group(0) if n is None else b":{id:%d}\r\n" % n
+        return RESP_INTEGER.sub(repl, reply)
 
     def check_alive(self):
         if not self.server.alive():
@@ -353,6 +402,10 @@ class Side:
 
     def run(self, step):
         """Execute a step; return its reply (bytes, tuple or marker string)."""
+        reply = self._run(step)
+        return self.name_ids(reply) if "@ids" in step.mods else reply
+
+    def _run(self, step):
         if step.kind == "conn":
             self.current = step.value
             return None
@@ -363,8 +416,8 @@ class Side:
             conn = existing if existing is not None and existing.closed else self.conn()
             return self._read(conn, timeout=step.value, drop_on_timeout=False)
         if step.kind == "scanall":
-            return self._scanall(step.args)
-        data = step.args if step.kind == "raw" else resp.encode_command(step.args)
+            return self._scanall(self.substitute_ids(step.args))
+        data = step.args if step.kind == "raw" else resp.encode_command(self.substitute_ids(step.args))
         conn = self.conn()
         if not self._send(conn, data):
             return CLOSED

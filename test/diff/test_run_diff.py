@@ -63,6 +63,19 @@ class CompareTest(unittest.TestCase):
         self.assertEqual(run_diff.view(p1, {"@pairs"}), run_diff.view(p2, {"@pairs"}))
         self.assertNotEqual(run_diff.view(p1, {"@pairs"}), run_diff.view(p3, {"@pairs"}))
 
+    def test_ids(self):
+        side = run_diff.Side("x", None, 1)
+        side.ids = {1: 15, 2: 4}
+        self.assertEqual(side.name_ids(b":15\r\n"), b":{id:1}\r\n")
+        self.assertEqual(side.name_ids(b"%1\r\n$8\r\nredirect\r\n:4\r\n"),
+                         b"%1\r\n$8\r\nredirect\r\n:{id:2}\r\n")
+        self.assertEqual(side.name_ids(b"$15\r\n:150\r\n:0\r\n"), b"$15\r\n:150\r\n:0\r\n")
+        self.assertEqual(side.substitute_ids([b"REDIRECT", b"{id:2}", b"{id:x}"]), [b"REDIRECT", b"4", b"{id:x}"])
+        self.assertEqual(self.step_mods("@ids CLIENT GETREDIR"), {"@ids"})
+
+    def step_mods(self, text):
+        return run_diff.parse_line("f", 1, text).mods
+
     def test_shape(self):
         self.assertEqual(run_diff.shape(b"*2\r\n$2\r\n17\r\n$1\r\n5\r\n"), "*[$,$]")
         self.assertEqual(run_diff.shape(b"$-1\r\n"), "$-1")
