@@ -3,7 +3,7 @@
 #
 #   bench/compare.sh <our-binary> [section...]      e.g. bench/compare.sh ./redis-server memory
 #
-# Sections (default: all of them, in this order): throughput memory
+# Sections (default: all of them, in this order): throughput memory persistence replication
 # Each section is a function `section_<name>` that benchmarks both servers and prints a
 # markdown fragment; docs/performance.md keeps one block per section between
 # `<!-- section:NAME -->` markers, and a run replaces only the blocks of the sections it ran.
@@ -27,7 +27,7 @@ ROUNDS="${BENCH_ROUNDS:-3}"
 SECONDS_PER_RUN="${BENCH_SECONDS:-6}"
 KEYS="${BENCH_KEYS:-1000000}"
 DOC="$ROOT/docs/performance.md"
-SECTIONS=(throughput memory)
+SECTIONS=(throughput memory persistence replication)
 
 [ -x "$OURS" ] || { echo "compare.sh: $OURS is not executable" >&2; exit 2; }
 [ -x "$REDIS" ] || { echo "compare.sh: $REDIS is not executable" >&2; exit 2; }
@@ -53,13 +53,14 @@ log() { echo "$*" >&2; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-# start_server NAME BINARY: same options for both servers.
+# start_server NAME BINARY [OPTION...]: same options for both servers (later ones win).
 start_server() {
   local name="$1" bin="$2" port
+  shift 2
   port="$(free_port)"
   mkdir -p "$WORK/$name"
   (cd "$WORK/$name" && exec "$bin" --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-     --dir "$WORK/$name" >"$WORK/$name/server.log" 2>&1) &
+     --dir "$WORK/$name" "$@" >"$WORK/$name/server.log" 2>&1) &
   PID[$name]=$!
   PORT[$name]=$port
   for _ in $(seq 300); do
@@ -157,7 +158,9 @@ section_throughput() {
 
 # ---- memory ----------------------------------------------------------------------------------
 
-section_memory() {
+# $WORK/keys.resp: KEYS `SET key:%010d value:%d` commands for redis-cli --pipe.
+make_keys_file() {
+  [ -s "$WORK/keys.resp" ] && return 0
   python3 - "$KEYS" >"$WORK/keys.resp" <<'EOF'
 import sys
 n = int(sys.argv[1])
@@ -167,6 +170,25 @@ for i in range(n):
     v = b"value:%d" % i
     out.write(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(k), k, len(v), v))
 EOF
+}
+
+load_keys() { cli "$1" --pipe <"$WORK/keys.resp" >"$WORK/pipe.out" 2>&1; }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+
+# wait_until NAME SECONDS COMMAND...: polls until COMMAND succeeds; false at the timeout.
+wait_until() {
+  local name="$1" limit="$2" deadline
+  shift 2
+  deadline=$(awk -v n="$(now)" -v l="$limit" 'BEGIN { printf "%.3f", n + l }')
+  while ! "$@" 2>/dev/null; do
+    awk -v n="$(now)" -v d="$deadline" 'BEGIN { exit !(n > d) }' && { log "$name: timed out"; return 1; }
+    sleep 0.02
+  done
+}
+
+section_memory() {
+  make_keys_file
   echo "$KEYS keys \`SET key:%010d value:%d\` loaded with \`redis-cli --pipe\` into a fresh server;"
   echo "resident memory from /proc/<pid>/status VmRSS and INFO used_memory, before and after."
   echo
@@ -202,6 +224,93 @@ EOF
   echo "| used_memory growth per key (bytes) | $per_used_a | $per_used_b | **$(ratio "$per_used_a" "$per_used_b")** |"
   echo "| VmRSS after load (MB) | $(awk -v a="${R[ours.rss_total]}" 'BEGIN { printf "%.1f", a / 1048576 }') | $(awk -v a="${R[redis.rss_total]}" 'BEGIN { printf "%.1f", a / 1048576 }') | $(ratio "${R[ours.rss_total]}" "${R[redis.rss_total]}") |"
   echo "| load time with --pipe (s) | ${R[ours.load]} | ${R[redis.load]} | $(ratio "${R[ours.load]}" "${R[redis.load]}") |"
+}
+
+# ---- persistence -----------------------------------------------------------------------------
+
+has_all_keys() { [ "$(cli "$1" DBSIZE 2>/dev/null)" = "$KEYS" ]; }
+
+# SAVE and startup load of KEYS keys, and SET throughput with the AOF (everysec).
+section_persistence() {
+  make_keys_file
+  echo "$KEYS keys as in the memory section: SAVE (blocking, timed by the client), then a"
+  echo "restart on the same dir timed until DBSIZE answers $KEYS; SET throughput with"
+  echo "\`appendonly yes appendfsync everysec\` (redis-benchmark -t set, 50 clients, $ROUNDS rounds)."
+  echo
+  echo "| measure | ours | Redis | ours / Redis |"
+  echo "|---|---:|---:|---:|"
+  declare -A R
+  local name bin t0 t1 round n=200000
+  for name in ours redis; do
+    bin="$OURS"; [ "$name" = redis ] && bin="$REDIS"
+    start_server "$name" "$bin"
+    load_keys "$name"
+    t0=$(now); cli "$name" SAVE >/dev/null; t1=$(now)
+    R[$name.save]="$(elapsed "$t0" "$t1")"
+    stop_server "$name"
+    t0=$(now)
+    start_server "$name" "$bin"
+    wait_until "$name" 120 has_all_keys "$name" || true
+    t1=$(now)
+    R[$name.load]="$(elapsed "$t0" "$t1")"
+    log "persistence: $name SAVE ${R[$name.save]} s, restart and load ${R[$name.load]} s"
+    stop_server "$name"
+    rm -f "$WORK/$name/dump.rdb"
+  done
+  : >"$WORK/a"; : >"$WORK/b"
+  for name in ours redis; do
+    bin="$OURS"; [ "$name" = redis ] && bin="$REDIS"
+    start_server "$name" "$bin" --appendonly yes --appendfsync everysec
+    for round in $(seq "$ROUNDS"); do
+      if [ "$name" = ours ]; then bench_rps ours set "$n" 1 >>"$WORK/a"; else bench_rps redis set "$n" 1 >>"$WORK/b"; fi
+    done
+    stop_server "$name"
+  done
+  local ma mb
+  ma="$(median <"$WORK/a")"; mb="$(median <"$WORK/b")"
+  echo "| SAVE of $KEYS keys (s) | ${R[ours.save]} | ${R[redis.save]} | **$(ratio "${R[ours.save]}" "${R[redis.save]}")** |"
+  echo "| restart and load (s) | ${R[ours.load]} | ${R[redis.load]} | **$(ratio "${R[ours.load]}" "${R[redis.load]}")** |"
+  echo "| SET req/s, AOF everysec | $(fmt_int "$ma") | $(fmt_int "$mb") | **$(ratio "$ma" "$mb")** |"
+}
+
+# ---- replication -----------------------------------------------------------------------------
+
+synced() { [ "$(info_field "$1" replication master_link_status)" = up ] && has_all_keys "$1"; }
+
+# A replica's full sync of KEYS keys, and master SET throughput with two replicas attached.
+section_replication() {
+  make_keys_file
+  echo "A master holding $KEYS keys (as in the memory section); a replica of the same"
+  echo "implementation started with --replicaof, timed until its link is up with every key;"
+  echo "then SET throughput on the master with two replicas attached (redis-benchmark -t set,"
+  echo "50 clients, $ROUNDS rounds)."
+  echo
+  echo "| measure | ours | Redis | ours / Redis |"
+  echo "|---|---:|---:|---:|"
+  declare -A R
+  local name bin t0 t1 round n=200000
+  : >"$WORK/a"; : >"$WORK/b"
+  for name in ours redis; do
+    bin="$OURS"; [ "$name" = redis ] && bin="$REDIS"
+    start_server "$name" "$bin"
+    load_keys "$name"
+    t0=$(now)
+    start_server "$name-r1" "$bin" --replicaof 127.0.0.1 "${PORT[$name]}"
+    wait_until "$name-r1" 300 synced "$name-r1" || true
+    t1=$(now)
+    R[$name.sync]="$(elapsed "$t0" "$t1")"
+    start_server "$name-r2" "$bin" --replicaof 127.0.0.1 "${PORT[$name]}"
+    wait_until "$name-r2" 300 synced "$name-r2" || true
+    log "replication: $name full sync ${R[$name.sync]} s"
+    for round in $(seq "$ROUNDS"); do
+      if [ "$name" = ours ]; then bench_rps ours set "$n" 1 >>"$WORK/a"; else bench_rps redis set "$n" 1 >>"$WORK/b"; fi
+    done
+    stop_server "$name-r2"; stop_server "$name-r1"; stop_server "$name"
+  done
+  local ma mb
+  ma="$(median <"$WORK/a")"; mb="$(median <"$WORK/b")"
+  echo "| full sync of $KEYS keys (s) | ${R[ours.sync]} | ${R[redis.sync]} | **$(ratio "${R[ours.sync]}" "${R[redis.sync]}")** |"
+  echo "| master SET req/s, 2 replicas | $(fmt_int "$ma") | $(fmt_int "$mb") | **$(ratio "$ma" "$mb")** |"
 }
 
 # ---- driver ----------------------------------------------------------------------------------
