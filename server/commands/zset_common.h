@@ -54,9 +54,13 @@ inline void zset_modified(CommandContext& ctx, std::string_view key, size_t chan
   if (changes > 1) ctx.add_dirty(static_cast<int64_t>(changes) - 1);
 }
 
-// Deletes `key` when the write left its sorted set empty.
-inline void delete_if_empty(CommandContext& ctx, std::string_view key, const ZSetValue& zset) {
-  if (zset.size() == 0) ctx.db().erase(key);
+// Deletes `key` when the write left its sorted set empty, notifying "del" like Redis does right
+// after the command's own event. `zset` is gone once this returns true.
+inline bool delete_if_empty(CommandContext& ctx, std::string_view key, const ZSetValue& zset) {
+  if (zset.size() != 0) return false;
+  ctx.db().erase(key);
+  ctx.notify(NotifyClass::kGeneric, "del", key);
+  return true;
 }
 
 // The array header of `count` (member, score) pairs: RESP2 flattens them, RESP3 nests them.
@@ -72,7 +76,9 @@ inline void reply_member(CommandContext& ctx, std::string_view member, double sc
 }
 
 // ZRANGESTORE / ZUNIONSTORE and friends: stores `result` at `dst` (replacing any value) and
-// replies its size, or, when it is empty, deletes `dst` and replies 0.
-void store_zset_result(CommandContext& ctx, std::string_view dst, std::unique_ptr<ZSetValue> result);
+// replies its size, notifying "new" when the key is created and then `event` ("zunionstore",
+// "zrangestore"...); or, when it is empty, deletes `dst` (notifying "del") and replies 0.
+void store_zset_result(CommandContext& ctx, std::string_view dst, std::unique_ptr<ZSetValue> result,
+                       std::string_view event);
 
 }  // namespace rd

@@ -35,7 +35,9 @@ enum class Shape {
 };
 
 // Pops min(count, size) elements from the non-empty set at `key`, replying them in `shape`;
-// deletes the key when it empties. Returns how many were popped.
+// deletes the key when it empties. Notifies "zpopmin"/"zpopmax" once, then "del" if the key
+// went, for every pop command (ZMPOP and the blocking ones too, even when serving a waiter).
+// Returns how many were popped.
 size_t pop_and_reply(CommandContext& ctx, std::string_view key, ZSetValue& zset, End end, size_t count,
                      Shape shape) {
   const size_t popped = std::min(count, zset.size());
@@ -61,8 +63,9 @@ size_t pop_and_reply(CommandContext& ctx, std::string_view key, ZSetValue& zset,
     ctx.reply.dbl(c.score());
     zset.erase_ranks(rank, rank + 1);
   }
-  delete_if_empty(ctx, key, zset);
   zset_modified(ctx, key, popped);
+  ctx.notify(NotifyClass::kZset, end == End::kMin ? "zpopmin" : "zpopmax", key);
+  delete_if_empty(ctx, key, zset);
   return popped;
 }
 

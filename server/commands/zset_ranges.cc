@@ -255,7 +255,7 @@ void cmd_zrangestore(CommandContext& ctx) {
   bool wrong_type = false;
   ZSetValue* zset = zset_for_read(ctx, ctx.arg(2), &wrong_type);
   if (wrong_type) return;
-  if (zset == nullptr) return store_zset_result(ctx, ctx.arg(1), std::make_unique<ZSetValue>());
+  if (zset == nullptr) return store_zset_result(ctx, ctx.arg(1), std::make_unique<ZSetValue>(), "zrangestore");
   const EncodingLimits limits = ctx.server.encoding_limits();
   // Like Redis: a rank range sizes the result up front, score and lex ranges start it as a
   // listpack; members are added in the order the range yields them. The result is complete
@@ -263,7 +263,7 @@ void cmd_zrangestore(CommandContext& ctx) {
   const Selection sel = select_range(*zset, req);
   auto result = ZSetValue::with_size_hint(req.by == RangeBy::kRank ? sel.count : 0, limits);
   walk_selection(*zset, sel, [&](std::string_view member, double score) { result->add(member, score, limits); });
-  store_zset_result(ctx, ctx.arg(1), std::move(result));
+  store_zset_result(ctx, ctx.arg(1), std::move(result), "zrangestore");
 }
 
 // ---- counting ----
@@ -288,12 +288,15 @@ void cmd_zlexcount(CommandContext& ctx) {
 
 // ---- ZREMRANGEBY* ----
 
-void remove_span(CommandContext& ctx, ZSetValue& zset, RankSpan span) {
+// Removes `span` and, when something went, notifies `event` ("zremrangebyrank"...) and then
+// "del" if the set is now empty.
+void remove_span(CommandContext& ctx, ZSetValue& zset, RankSpan span, std::string_view event) {
   std::string_view key = ctx.arg(1);
   const size_t removed = zset.erase_ranks(span.begin, span.end);
   if (removed > 0) {
-    delete_if_empty(ctx, key, zset);
     zset_modified(ctx, key, removed);
+    ctx.notify(NotifyClass::kZset, event, key);
+    delete_if_empty(ctx, key, zset);
   }
   ctx.reply.integer(static_cast<int64_t>(removed));
 }
@@ -315,7 +318,7 @@ void cmd_zremrangebyrank(CommandContext& ctx) {
   size_t first = 0;
   size_t last = 0;
   if (!clamp_ranks(start, end, zset->size(), &first, &last)) return ctx.reply.integer(0);
-  remove_span(ctx, *zset, RankSpan{first, last + 1});
+  remove_span(ctx, *zset, RankSpan{first, last + 1}, "zremrangebyrank");
 }
 
 void cmd_zremrangebyscore(CommandContext& ctx) {
@@ -323,7 +326,7 @@ void cmd_zremrangebyscore(CommandContext& ctx) {
   if (!parse_score_range(ctx.arg(2), ctx.arg(3), &range)) return ctx.reply.error(kNotFloatRangeError);
   ZSetValue* zset = zset_to_trim(ctx);
   if (zset == nullptr) return;
-  remove_span(ctx, *zset, zset->score_span(range));
+  remove_span(ctx, *zset, zset->score_span(range), "zremrangebyscore");
 }
 
 void cmd_zremrangebylex(CommandContext& ctx) {
@@ -331,7 +334,7 @@ void cmd_zremrangebylex(CommandContext& ctx) {
   if (!parse_lex_range(ctx.arg(2), ctx.arg(3), &range)) return ctx.reply.error(kNotLexRangeError);
   ZSetValue* zset = zset_to_trim(ctx);
   if (zset == nullptr) return;
-  remove_span(ctx, *zset, zset->lex_run(range));
+  remove_span(ctx, *zset, zset->lex_run(range), "zremrangebylex");
 }
 
 }  // namespace

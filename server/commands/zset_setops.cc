@@ -219,7 +219,10 @@ void setop_generic(CommandContext& ctx, size_t numkeys_index, SetOp op, bool sto
             [](const auto& a, const auto& b) { return precedes(a.second, a.first, b.second, b.first); });
   if (!store) return reply_result(ctx, req, result);
   // Built before the destination is replaced: it may be one of the inputs.
-  store_zset_result(ctx, ctx.arg(1), ZSetValue::from_sorted(result, ctx.server.encoding_limits()));
+  const std::string_view event = op == SetOp::kUnion   ? "zunionstore"
+                                 : op == SetOp::kInter ? "zinterstore"
+                                                       : "zdiffstore";
+  store_zset_result(ctx, ctx.arg(1), ZSetValue::from_sorted(result, ctx.server.encoding_limits()), event);
 }
 
 void cmd_zunionstore(CommandContext& ctx) { setop_generic(ctx, 2, SetOp::kUnion, true, false); }

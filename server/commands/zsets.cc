@@ -17,22 +17,28 @@
 
 namespace rd {
 
-void store_zset_result(CommandContext& ctx, std::string_view dst, std::unique_ptr<ZSetValue> result) {
-  const bool existed = ctx.lookup_write(dst) != nullptr;
+void store_zset_result(CommandContext& ctx, std::string_view dst, std::unique_ptr<ZSetValue> result,
+                       std::string_view event) {
   const size_t size = result->size();
   if (size == 0) {
     ctx.reply.integer(0);
-    if (existed) {
-      ctx.db().erase(dst);
+    // Like Redis's dbDelete: whatever entry is there goes (even one already expired, which
+    // then reads as "del", not "expired"), and only a real deletion counts.
+    if (ctx.db().erase(dst)) {
       ctx.key_modified(dst);
+      ctx.notify(NotifyClass::kGeneric, "del", dst);
     }
     return;
   }
+  // An expired destination is deleted (and DEL propagated) first, so it is then created anew.
+  const bool existed = ctx.lookup_write(dst) != nullptr;
   ctx.db().set(dst, Value(std::move(result)));
   ctx.key_modified(dst);
   // Like Redis, only a key that comes into existence wakes blocked clients.
   if (!existed) ctx.signal_ready(dst);
   ctx.reply.integer(static_cast<int64_t>(size));
+  if (!existed) ctx.notify(NotifyClass::kNew, "new", dst);
+  ctx.notify(NotifyClass::kZset, event, dst);
 }
 
 namespace {
@@ -102,6 +108,7 @@ void zadd_generic(CommandContext& ctx, unsigned flags) {
   if (created) {
     if (flags & kZAddXx) return incr ? ctx.reply.null() : ctx.reply.integer(0);
     entry = ctx.db().add(key, Value(std::make_unique<ZSetValue>()));
+    ctx.notify(NotifyClass::kNew, "new", key);
   }
   ZSetValue& zset = entry->value.zset();
   const EncodingLimits limits = ctx.server.encoding_limits();
@@ -121,7 +128,11 @@ void zadd_generic(CommandContext& ctx, unsigned flags) {
     processed++;
     score = new_score;
   }
-  if (added + updated > 0) zset_modified(ctx, key, added + updated);
+  if (added + updated > 0) {
+    zset_modified(ctx, key, added + updated);
+    // ZINCRBY and ZADD INCR are "zincr"; nothing is sent when no score changed.
+    ctx.notify(NotifyClass::kZset, incr ? "zincr" : "zadd", key);
+  }
   // Only a key that comes into existence can have waiters (BZPOPMIN...): Redis signals them
   // when the key is created.
   if (created) ctx.signal_ready(key);
@@ -141,14 +152,16 @@ void cmd_zrem(CommandContext& ctx) {
   ZSetValue* zset = zset_for_write(ctx, key, &wrong_type);
   if (zset == nullptr) return wrong_type ? void() : ctx.reply.integer(0);
   size_t deleted = 0;
-  for (size_t i = 2; i < ctx.argc(); i++) {
+  bool key_removed = false;
+  for (size_t i = 2; i < ctx.argc() && !key_removed; i++) {
     if (zset->remove(ctx.arg(i))) deleted++;
-    if (zset->size() == 0) {
-      ctx.db().erase(key);
-      break;
-    }
+    key_removed = zset->size() == 0;
   }
-  if (deleted > 0) zset_modified(ctx, key, deleted);
+  if (deleted > 0) {
+    zset_modified(ctx, key, deleted);
+    ctx.notify(NotifyClass::kZset, "zrem", key);
+    if (key_removed) delete_if_empty(ctx, key, *zset);  // "del" after "zrem"
+  }
   ctx.reply.integer(static_cast<int64_t>(deleted));
 }
 

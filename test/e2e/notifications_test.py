@@ -569,6 +569,32 @@ ZDIFF 2 nokey s1
 ZINTERCARD 2 nokey s1
 ZRANGESTORE out2 nokey 0 -1
 ZUNIONSTORE out3 2 nokey nokey2
+DEBUG SET-ACTIVE-EXPIRE 0
+ZADD zx1 1 a
+PEXPIRE zx1 5
+@sleep 0.02
+ZUNIONSTORE zx1 1 nokey
+ZADD zx2 1 a
+PEXPIRE zx2 5
+@sleep 0.02
+ZUNIONSTORE zx2 1 s1
+ZADD zx3 1 a
+PEXPIRE zx3 5
+@sleep 0.02
+ZRANGESTORE zx3 s1 5 6
+ZADD zx4 1 a
+PEXPIRE zx4 5
+@sleep 0.02
+ZRANGESTORE zx4 s1 0 0
+ZADD zx5 1 a
+PEXPIRE zx5 5
+@sleep 0.02
+ZADD zx5 1 a
+ZADD zx6 1 a
+PEXPIRE zx6 5
+@sleep 0.02
+ZPOPMIN zx6
+DEBUG SET-ACTIVE-EXPIRE 1
 """
 
 
