@@ -283,7 +283,8 @@ section_replication() {
   echo "A master holding $KEYS keys (as in the memory section); a replica of the same"
   echo "implementation started with --replicaof, timed until its link is up with every key;"
   echo "then SET throughput on the master with two replicas attached (redis-benchmark -t set,"
-  echo "50 clients, $ROUNDS rounds)."
+  echo "50 clients, $ROUNDS rounds). Both run with their defaults: Redis 7.0 waits"
+  echo "repl-diskless-sync-delay (5 s) before a diskless transfer, ours starts it at once."
   echo
   echo "| measure | ours | Redis | ours / Redis |"
   echo "|---|---:|---:|---:|"
