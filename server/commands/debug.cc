@@ -15,6 +15,9 @@ namespace rd {
 namespace {
 
 bool debug_allowed(CommandContext& ctx) {
+  // Scripts (which reach DEBUG only after DEBUG SET-DISABLE-DENY-SCRIPTS) and the master link
+  // are not connections: Redis checks protected commands at the connection's door only.
+  if (ctx.client.has_flag(kClientScript) || ctx.client.has_flag(kClientMaster)) return true;
   std::string mode = ctx.server.config.get("enable-debug-command");
   bool local = ctx.client.peer_address.rfind("127.", 0) == 0 || ctx.client.peer_address.rfind("::1", 0) == 0;
   if (mode == "yes" || (mode == "local" && local)) return true;

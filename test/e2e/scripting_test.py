@@ -239,6 +239,18 @@ def test_monitor_shows_script_commands(binary, cluster):
     assert re.search(r'^\d+\.\d+ \[0 lua\] "get" "k"$', lines[2]), lines
 
 
+def test_debug_from_scripts_once_allowed(binary, cluster):
+    """DEBUG is protected at the connection only: once DEBUG SET-DISABLE-DENY-SCRIPTS lets
+    scripts call it, a script may whatever enable-debug-command says (as Redis)."""
+    node = cluster.start(binary, name="server")  # enable-debug-command: local (the default)
+    with node.connect() as client:
+        script = "return redis.call('debug', 'protocol', 'string')"
+        assert client.call("EVAL", script, "0").startswith(b"-ERR This Redis command is not allowed from script")
+        assert client.call("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "1") == b"+OK\r\n"
+        assert client.call("EVAL", script, "0") == b"$11\r\nHello World\r\n"
+        assert client.call("DEBUG", "SET-DISABLE-DENY-SCRIPTS", "0") == b"+OK\r\n"
+
+
 if __name__ == "__main__":
     run_tests([
         test_replication_stream,
@@ -246,4 +258,5 @@ if __name__ == "__main__":
         test_scripts_are_atomic,
         test_busy_script_kill_and_shutdown,
         test_monitor_shows_script_commands,
+        test_debug_from_scripts_once_allowed,
     ])
