@@ -58,6 +58,9 @@ struct ReplicaHandshake {
   bool capa_eof = false;     // understands the diskless "$EOF:<mark>" transfer
   bool capa_psync2 = false;  // understands "+CONTINUE <new replid>"
   bool rdb_only = false;     // wants the snapshot only (redis-cli --rdb)
+  // REPLCONF rdb-filter-only: which parts of the snapshot it wants (redis-cli --functions-rdb).
+  bool exclude_data = false;
+  bool exclude_functions = false;
 };
 
 class Replication : private WriteConsumer {

@@ -8,6 +8,7 @@
 
 #include "replication/master_link.h"
 #include "replication/replica_session.h"
+#include "protocol/request_parser.h"
 #include "replication/replication.h"
 #include "server/command_context.h"
 #include "server/server.h"
@@ -118,7 +119,17 @@ void Replication::replconf(CommandContext& ctx) {
       if (flag < 0 || flag > 1) return ctx.reply.error("ERR value is out of range, value must between 0 and 1");
       handshake.rdb_only = flag == 1;
     } else if (equals_ignore_case(option, "rdb-filter-only")) {
-      // redis-cli --replica asks for no filtering: nothing to do.
+      // Include filters, as Redis: none at all excludes everything; "functions" keeps those.
+      std::vector<std::string> filters;
+      if (!RequestParser::split_args(value, &filters)) return ctx.reply.error("ERR Missing rdb-filter-only values");
+      handshake.exclude_data = true;
+      handshake.exclude_functions = true;
+      for (const std::string& filter : filters) {
+        if (!equals_ignore_case(filter, "functions")) {
+          return ctx.reply.error("ERR Unsupported rdb-filter-only option: " + filter);
+        }
+        handshake.exclude_functions = false;
+      }
     } else {
       return ctx.reply.error("ERR Unrecognized REPLCONF option: " + std::string(option));
     }
@@ -226,7 +237,8 @@ void Replication::start_full_resync(CommandContext& ctx, const std::shared_ptr<C
   // arrives, so its dataset matches ours at every offset.
   options.skip_expired = false;
   options.key_save_delay = server_.config.get_int("rdb-key-save-delay");
-  options.function_libraries = function_library_codes(server_.scripting->functions());
+  if (!handshake.exclude_functions) options.function_libraries = function_library_codes(server_.scripting->functions());
+  options.exclude_data = handshake.exclude_data;
   const bool diskless = handshake.capa_eof && server_.config.get_bool("repl-diskless-sync");
   auto session = std::make_shared<ReplicaSession>(*this, server_, client, handshake, old_sync);
   if (!session->start_full_sync(options, diskless, offset)) {

@@ -50,6 +50,7 @@ struct RdbSaveOptions {
   int64_t used_memory = 0;     // the "used-mem" AUX field
   bool aof_base = false;       // the "aof-base" AUX field: this image is an AOF base file
   bool skip_expired = true;    // leave out keys already expired at now_ms
+  bool exclude_data = false;   // functions only (REPLCONF rdb-filter-only functions)
   // rdb-key-save-delay: microseconds slept after each key (test suites slow a save down to
   // observe it in progress); negative: that many nanoseconds of busy work, as Redis.
   int64_t key_save_delay = 0;

@@ -528,7 +528,7 @@ class CountingSink : public RdbSink {
 bool rdb_save(const Keyspace& keyspace, const RdbSaveOptions& options, RdbSink& sink) {
   RdbWriter w(sink, options.compress);
   write_header(w, options);
-  for (int i = 0; i < keyspace.db_count() && w.ok(); i++) {
+  for (int i = 0; i < keyspace.db_count() && w.ok() && !options.exclude_data; i++) {
     if (keyspace.db(i).size() > 0) write_db(w, keyspace.db(i), i, options);
   }
   return w.finish(options.checksum);

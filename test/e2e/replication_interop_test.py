@@ -163,6 +163,19 @@ def test_redis_cli_rdb_and_replica(binary, cluster):
     shutil.copy(path, os.path.join(load_dir, "dump.rdb"))
     real = cluster.start(REAL_REDIS, "--dir", load_dir, name="real-loader")
     assert real.digest() == master.digest()
+    # --functions-rdb (REPLCONF rdb-filter-only functions): the libraries, no keys.
+    master.call("FUNCTION", "LOAD", FUNCTION_LIB % ("clilib", "clif"))
+    path = os.path.join(master.dir, "functions.rdb")
+    out = subprocess.run([REDIS_CLI, "-p", str(master.port), "--functions-rdb", path], capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 0 and "Transfer finished with success" in out.stderr + out.stdout, out.stderr
+    check = subprocess.run([CHECK_RDB, path], capture_output=True, text=True)
+    assert "RDB looks OK" in check.stdout and "0 keys read" in check.stdout, check.stdout
+    functions_dir = os.path.join(master.dir, "functions-load")
+    os.mkdir(functions_dir)
+    shutil.copy(path, os.path.join(functions_dir, "dump.rdb"))
+    loaded = cluster.start(REAL_REDIS, "--dir", functions_dir, name="real-functions-loader")
+    assert loaded.call("DBSIZE") == 0 and loaded.call("FCALL_RO", "clif", "0", "x") == b"x"
     proc = subprocess.Popen([REDIS_CLI, "-p", str(master.port), "--replica"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
