@@ -23,28 +23,17 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import checks  # noqa: E402
 import resp  # noqa: E402
+from checks import check, failures, log  # noqa: E402
 from servers import Server  # noqa: E402
 
 enc = resp.encode_command
 PROBE = enc("ECHO", "__probe__")
 PROBE_REPLY = b"$9\r\n__probe__\r\n"
 
-failures = []
 VERBOSE = False
 
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def check(cond, what):
-    if cond:
-        if VERBOSE:
-            log("  ok   %s" % what)
-    else:
-        failures.append(what)
-        log("  FAIL %s" % what)
 
 
 def short(data, limit=300):
@@ -422,6 +411,7 @@ def main():
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args()
     VERBOSE = args.verbose
+    checks.verbose = VERBOSE
     args.binary = os.path.abspath(args.binary)
 
     with Server(args.binary, name="ours", start_timeout=60) as ours, \

@@ -28,38 +28,13 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import checks  # noqa: E402
 import resp  # noqa: E402
+from checks import array, bulk, check, check_eq, failures, log  # noqa: E402
 from servers import Server  # noqa: E402
 
 NULL_ARRAY = b"*-1\r\n"
-failures = []
 VERBOSE = False
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def check(cond, what):
-    if cond:
-        if VERBOSE:
-            log("  ok   %s" % what)
-    else:
-        failures.append(what)
-        log("  FAIL %s" % what)
-
-
-def check_eq(actual, expected, what):
-    check(actual == expected, "%s: expected %r, got %r" % (what, expected, actual))
-
-
-def bulk(value):
-    value = value.encode() if isinstance(value, str) else value
-    return b"$%d\r\n%s\r\n" % (len(value), value)
-
-
-def array(*items):
-    return b"*%d\r\n" % len(items) + b"".join(items)
 
 
 def entry(entry_id, *fields):
@@ -342,6 +317,7 @@ def main():
     global VERBOSE
     args = [a for a in sys.argv[1:] if a != "-v"]
     VERBOSE = len(args) != len(sys.argv) - 1
+    checks.verbose = VERBOSE
     binary = args[0] if args else os.path.join(HERE, "..", "..", "redis-server")
     with Server(binary) as server:
         env = Env(server)

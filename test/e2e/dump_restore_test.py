@@ -28,25 +28,14 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import checks  # noqa: E402
 import resp  # noqa: E402
+from checks import check, failures, log  # noqa: E402
 from servers import Server  # noqa: E402
 
 VERBOSE = False
-failures = []
+
 ARGS = ["--enable-debug-command", "yes"]
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def check(cond, what):
-    if cond:
-        if VERBOSE:
-            log("  ok   %s" % what)
-    else:
-        failures.append(what)
-        log("  FAIL %s" % what)
 
 
 def call(conn, *args):
@@ -349,6 +338,7 @@ def main():
         del args[i:i + 2]
     if "-v" in args:
         VERBOSE = True
+        checks.verbose = VERBOSE
         args.remove("-v")
     binary = os.path.abspath(args[0] if args else "./redis-server")
     with Server(binary, ARGS, name="ours") as ours, Server(redis_binary, ARGS, name="redis") as redis:

@@ -31,25 +31,14 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import checks  # noqa: E402
 import resp  # noqa: E402
+from checks import check, failures, log  # noqa: E402
 from servers import Server  # noqa: E402
 
 VERBOSE = False
-failures = []
+
 SERVER_ARGS = ["--enable-debug-command", "yes"]
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def check(cond, what):
-    if cond:
-        if VERBOSE:
-            log("  ok   %s" % what)
-    else:
-        failures.append(what)
-        log("  FAIL %s" % what)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -782,6 +771,7 @@ def main(argv):
         redis = argv[argv.index("--redis") + 1]
         args.remove(redis)
     VERBOSE = "-v" in argv
+    checks.verbose = VERBOSE
     ours = os.path.abspath(args[0] if args else os.path.join(HERE, "..", "..", "redis-server"))
 
     test_config(ours, redis)

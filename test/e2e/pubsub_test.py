@@ -24,26 +24,14 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import checks  # noqa: E402
 import resp  # noqa: E402
+from checks import check, failures, log  # noqa: E402
 from servers import Server  # noqa: E402
 
 BINARY = None
 REDIS = None
 VERBOSE = False
-failures = []
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def check(cond, what):
-    if cond:
-        if VERBOSE:
-            log("  ok   %s" % what)
-    else:
-        failures.append(what)
-        log("  FAIL %s" % what)
 
 
 def servers():
@@ -236,6 +224,7 @@ def main():
     BINARY = os.path.abspath(args.binary)
     REDIS = args.redis
     VERBOSE = args.v
+    checks.verbose = VERBOSE
     for name, case in CASES:
         if args.k and args.k not in name:
             continue

@@ -28,26 +28,14 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+import checks  # noqa: E402
 import resp  # noqa: E402
+from checks import check, failures, log  # noqa: E402
 from servers import Server  # noqa: E402
 
 REDIS = "/usr/bin/redis-server"
 CHECK_RDB = "/usr/bin/redis-check-rdb"
-failures = []
 VERBOSE = False
-
-
-def log(msg):
-    print(msg, flush=True)
-
-
-def check(cond, what):
-    if cond:
-        if VERBOSE:
-            log("  ok   %s" % what)
-    else:
-        failures.append(what)
-        log("  FAIL %s" % what)
 
 
 def check_eq(actual, expected, what):
@@ -344,6 +332,7 @@ def main():
     global VERBOSE
     args = [a for a in sys.argv[1:] if a != "-v"]
     VERBOSE = len(args) != len(sys.argv) - 1
+    checks.verbose = VERBOSE
     binary = os.path.abspath(args[0] if args else os.path.join(HERE, "..", "..", "redis-server"))
     if not os.path.exists(REDIS):
         log("SKIP: %s not installed" % REDIS)
