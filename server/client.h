@@ -94,6 +94,14 @@ class Client {
   // An EXEC refused while a script held the keyspace lock (BUSY) ended the transaction but
   // could not unregister its WATCHes: done by the next WATCH/UNWATCH/EXEC/DISCARD.
   bool unwatch_pending = false;
+  // Leaves MULTI: drops the queued commands and the transaction's flags (not its WATCHes,
+  // which the registry holds under the keyspace lock).
+  void end_multi() {
+    multi_queue.clear();
+    multi_dirty = false;
+    multi_count.store(0, std::memory_order_relaxed);
+    clear_flag(kClientMulti);
+  }
   std::set<std::string, std::less<>> channels;  // SUBSCRIBE
   std::set<std::string, std::less<>> patterns;  // PSUBSCRIBE
   std::set<std::string, std::less<>> shard_channels;  // SSUBSCRIBE (their own namespace)

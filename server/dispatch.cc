@@ -327,10 +327,7 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
   auto reject = [&](std::string_view message) {
     if (is_exec) {
       if (scripting->busy()) {  // the script holds the keyspace lock: unwatch later
-        client.multi_queue.clear();
-        client.multi_dirty = false;
-        client.multi_count.store(0, std::memory_order_relaxed);
-        client.clear_flag(kClientMulti);
+        client.end_multi();
         client.unwatch_pending = true;
       } else {
         batch.hold(LockMode::kExclusive);
@@ -543,10 +540,7 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
   stats.total_commands_processed.fetch_add(1, std::memory_order_relaxed);
   if (client.output.size() > output_before && client.output[output_before] == '-' &&
       !ctx.error_not_counted) {
-    spec->stats.failed_calls.fetch_add(1, std::memory_order_relaxed);
-    stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
-    size_t line_end = client.output.find('\r', output_before);
-    count_error(std::string_view(client.output).substr(output_before + 1, line_end - output_before - 1));
+    count_error_reply(*spec, std::string_view(client.output).substr(output_before));
   }
   client.last_command.store(spec, std::memory_order_relaxed);
   if (monitors.active() && !spec->has(kCmdSkipMonitor) && !spec->has(kCmdAdmin)) {
@@ -612,10 +606,7 @@ void Server::execute_nested(CommandContext& exec, Client& client, Reply& reply, 
   }
   std::string& out = reply.buffer();
   if (out.size() > output_before && out[output_before] == '-' && !ctx.error_not_counted) {
-    spec.stats.failed_calls.fetch_add(1, std::memory_order_relaxed);
-    stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
-    size_t line_end = out.find('\r', output_before);
-    count_error(std::string_view(out).substr(output_before + 1, line_end - output_before - 1));
+    count_error_reply(spec, std::string_view(out).substr(output_before));
   }
   // The transaction's writes reach replicas as one MULTI/EXEC block (see cmd_exec).
   if (ctx.dirty() > 0) keyspace.dirty += ctx.dirty();
@@ -649,10 +640,7 @@ void Server::serve_blocked_clients() {
         }
         flush_propagation(*this, ctx);
         if (!state->reply.empty() && state->reply[0] == '-') {  // e.g. -NOGROUP, -UNBLOCKED: counted
-          state->spec->stats.failed_calls.fetch_add(1, std::memory_order_relaxed);
-          stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
-          const size_t line_end = state->reply.find('\r');
-          count_error(std::string_view(state->reply).substr(1, line_end - 1));
+          count_error_reply(*state->spec, state->reply);
         }
         blocking.remove(state);
         state->done = true;

@@ -221,6 +221,13 @@ void Server::release_client_state(Client& client) {
   if (client.has_flag(kClientTracking)) tracking.disable(client);
 }
 
+void Server::count_error_reply(const CommandSpec& spec, std::string_view reply) {
+  spec.stats.failed_calls.fetch_add(1, std::memory_order_relaxed);
+  stats.total_error_replies.fetch_add(1, std::memory_order_relaxed);
+  const size_t line_end = reply.find('\r');
+  count_error(reply.substr(1, line_end == std::string_view::npos ? std::string_view::npos : line_end - 1));
+}
+
 void Server::count_error(std::string_view message) {
   size_t space = message.find(' ');
   std::string code(message.substr(0, space));

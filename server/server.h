@@ -215,6 +215,9 @@ class Server {
   // ---- statistics ----
   // Counts an error reply by its code (the first word): INFO errorstats.
   void count_error(std::string_view message);
+  // A command replied `reply` (RESP, starting with '-'): its failed_calls, total_error_replies
+  // and the error's code in INFO errorstats.
+  void count_error_reply(const CommandSpec& spec, std::string_view reply);
   std::map<std::string, uint64_t> error_stats() const;
   void reset_stats();
   int64_t instantaneous_ops_per_sec() const { return ops_per_sec_.load(std::memory_order_relaxed); }

@@ -43,10 +43,7 @@ void cmd_quit(CommandContext& ctx) {
 
 void cmd_reset(CommandContext& ctx) {
   Client& client = ctx.client;
-  client.multi_queue.clear();
-  client.multi_dirty = false;
-  client.multi_count = 0;
-  client.clear_flag(kClientMulti);
+  client.end_multi();
   if (client.has_flag(kClientMonitor)) ctx.server.monitors.remove(client);
   client.clear_flag(kClientMonitor);
   ctx.server.watches.unwatch_all(&client);

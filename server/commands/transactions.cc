@@ -90,10 +90,7 @@ void cmd_unwatch(CommandContext& ctx) {
 }  // namespace
 
 void Server::discard_transaction(Client& client) {
-  client.multi_queue.clear();
-  client.multi_dirty = false;
-  client.multi_count.store(0, std::memory_order_relaxed);
-  client.clear_flag(kClientMulti);
+  client.end_multi();
   watches.unwatch_all(&client);
 }
 
