@@ -542,7 +542,6 @@ ExecStatus Server::dispatch(Client& client, const std::vector<std::string_view>&
       !ctx.error_not_counted) {
     count_error_reply(*spec, std::string_view(client.output).substr(output_before));
   }
-  client.last_command.store(spec, std::memory_order_relaxed);
   if (monitors.active() && !spec->has(kCmdSkipMonitor) && !spec->has(kCmdAdmin)) {
     monitors.feed(client, ctx.db_index(), *spec, argv.data(), argv.size());
   }
